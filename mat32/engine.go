@@ -25,16 +25,23 @@ const (
 type Options struct {
 	// Threads is the number of worker threads; 0 means the default described above.
 	Threads int
-	// Kernel forces a micro-kernel by name ("avx512", "avx2", "generic"); "" picks the best
-	// one the CPU supports. Forcing a kernel the CPU lacks is an error.
+	// Kernel forces a micro-kernel by name ("avx512", "avx2", "generic", or "openblas" in
+	// builds with the openblas tag); "" picks the best one the CPU supports. Forcing a
+	// kernel the CPU lacks is an error.
 	Kernel string
 }
 
 // Engine runs matrix products on a persistent pool of worker threads.
 // An Engine is safe for use by one goroutine at a time; use one Engine per concurrent user.
 type Engine struct {
-	threads int
-	kernel  string
+	threads  int
+	kern     *kernel // nil when the engine forwards to OpenBLAS
+	name     string
+	workers  []*worker
+	pool     *pool // nil with one thread or after Close
+	tasks    []task
+	job      gemmJob
+	openblas bool
 }
 
 // DefaultThreads returns the thread count an Engine uses when none is given:
@@ -48,7 +55,9 @@ func DefaultThreads() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// NewEngine starts an engine with the given options.
+// NewEngine starts an engine with the given options: it picks the kernel and starts
+// Threads-1 helper goroutines (the calling goroutine is the first worker). Call
+// [Engine.Close] to stop them.
 func NewEngine(opts Options) (*Engine, error) {
 	n := opts.Threads
 	if n < 0 {
@@ -57,28 +66,48 @@ func NewEngine(opts Options) (*Engine, error) {
 	if n == 0 {
 		n = DefaultThreads()
 	}
-	k := opts.Kernel
-	if k == "" {
-		k = "generic"
+	e := &Engine{threads: n, tasks: make([]task, n)}
+	if opts.Kernel == openblasName {
+		if err := openblasInit(n); err != nil {
+			return nil, fmt.Errorf("mat32: kernel %q: %w", opts.Kernel, err)
+		}
+		e.name, e.openblas = openblasName, true
+		return e, nil
 	}
-	if k != "generic" {
-		return nil, fmt.Errorf("mat32: kernel %q not available on this CPU", k)
+	k, err := lookupKernel(opts.Kernel)
+	if err != nil {
+		return nil, err
 	}
-	return &Engine{threads: n, kernel: k}, nil
+	e.kern, e.name = k, k.name
+	e.workers = make([]*worker, n)
+	for i := range e.workers {
+		e.workers[i] = new(worker)
+	}
+	if n > 1 {
+		e.pool = startPool(e, n)
+	}
+	return e, nil
 }
 
-// Close stops the engine's workers. The engine must not be used afterwards.
-func (e *Engine) Close() {}
+// Close stops the engine's workers. The engine must not be used afterwards; if it is, it
+// runs single-threaded. Close is idempotent.
+func (e *Engine) Close() {
+	if e.pool != nil {
+		e.pool.stop()
+		e.pool = nil
+	}
+}
 
 // Threads returns the number of worker threads.
 func (e *Engine) Threads() int { return e.threads }
 
 // Kernel returns the name of the micro-kernel in use ("avx512", "avx2", "generic", …).
-func (e *Engine) Kernel() string { return e.kernel }
+func (e *Engine) Kernel() string { return e.name }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ as tA, tB say.
 // op(A) must be m×k, op(B) k×n and C m×n. C must not overlap A or B. With beta == 0, C's
-// previous contents are ignored (NaNs in C do not propagate).
+// previous contents are ignored (NaNs in C do not propagate). With k == 0 or alpha == 0,
+// A and B are not read and C = beta·C.
 func (e *Engine) Gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32, c Matrix) {
 	m, k := a.Rows, a.Cols
 	if tA {
@@ -91,48 +120,29 @@ func (e *Engine) Gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32
 	if k != kb || c.Rows != m || c.Cols != n {
 		panic(fmt.Sprintf("mat32: Gemm shapes: op(A) %dx%d, op(B) %dx%d, C %dx%d", m, k, kb, n, c.Rows, c.Cols))
 	}
-	gemmGeneric(tA, tB, alpha, a, b, beta, c)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(beta, c)
+		return
+	}
+	if e.openblas {
+		openblasGemm(tA, tB, m, n, k, alpha, a, b, beta, c)
+		return
+	}
+	e.job = gemmJob{tA: tA, tB: tB, alpha: alpha, beta: beta, a: a, b: b, c: c, m: m, n: n, k: k, kern: e.kern}
+	e.job.plan()
+	if e.pool == nil || m*n*k < parallelMinWork {
+		e.workers[0].run(&e.job, 0, m, 0, n)
+	} else {
+		nt := splitWork(e.tasks, m, n, e.threads, e.kern.mr, e.kern.nr)
+		e.pool.runTasks(e, nt)
+	}
+	e.job = gemmJob{} // drop references to the caller's matrices
 }
 
 // MatMul computes C = op(A)·op(B), the common case of [Engine.Gemm].
 func (e *Engine) MatMul(c Matrix, tA Transpose, a Matrix, tB Transpose, b Matrix) {
 	e.Gemm(tA, tB, 1, a, b, 0, c)
-}
-
-// gemmGeneric is the portable reference path: correct for every case, not fast.
-func gemmGeneric(tA, tB Transpose, alpha float32, a, b Matrix, beta float32, c Matrix) {
-	m, n := c.Rows, c.Cols
-	k := a.Cols
-	if tA {
-		k = a.Rows
-	}
-	for i := 0; i < m; i++ {
-		cr := c.Row(i)
-		if beta == 0 {
-			clear(cr)
-		} else if beta != 1 {
-			for j := range cr {
-				cr[j] *= beta
-			}
-		}
-		for p := 0; p < k; p++ {
-			var aip float32
-			if tA {
-				aip = a.Data[p*a.Stride+i]
-			} else {
-				aip = a.Data[i*a.Stride+p]
-			}
-			aip *= alpha
-			if !tB {
-				br := b.Data[p*b.Stride : p*b.Stride+n]
-				for j, v := range br {
-					cr[j] += aip * v
-				}
-			} else {
-				for j := range cr {
-					cr[j] += aip * b.Data[j*b.Stride+p]
-				}
-			}
-		}
-	}
 }

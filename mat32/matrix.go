@@ -46,7 +46,12 @@ func (m Matrix) At(i, j int) float32 { return m.Data[i*m.Stride+j] }
 func (m Matrix) Set(i, j int, v float32) { m.Data[i*m.Stride+j] = v }
 
 // Row returns row i as a slice of length Cols that aliases the matrix.
-func (m Matrix) Row(i int) []float32 { return m.Data[i*m.Stride : i*m.Stride+m.Cols] }
+func (m Matrix) Row(i int) []float32 {
+	if m.Cols == 0 {
+		return nil
+	}
+	return m.Data[i*m.Stride : i*m.Stride+m.Cols]
+}
 
 // Slice returns the view of rows [i0, i1) and columns [j0, j1); it shares storage.
 func (m Matrix) Slice(i0, i1, j0, j1 int) Matrix {

@@ -1,0 +1,168 @@
+// Command asmgen generates mat32's amd64 assembly with avo: the AVX-512 and AVX2+FMA GEMM
+// micro-kernels and the FMA-throughput loops used to measure the machine's peak.
+//
+// It lives in a module of its own so that the main module does not depend on avo. Run it
+// through `go generate ./mat32` (see mat32/gen.go); the output is committed.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// kernelSig is the Go signature shared by every micro-kernel.
+const kernelSig = "func(mr, k int, a *float32, aStep int, b *float32, bStep int, c *float32, ldc int, alpha, beta float32)"
+
+// isa describes one vector instruction set for the generator.
+type isa struct {
+	name    string // suffix of the generated symbols
+	vec     []VecPhysical
+	lanes   int // float32 lanes per vector
+	mr      int // rows of the micro-tile (broadcast operand)
+	nvec    int // vectors per row of the micro-tile (NR = nvec*lanes)
+	xor     func(a, b, c Op)
+	comment string
+}
+
+func main() {
+	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+	ys := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+
+	avx512 := isa{name: "AVX512", vec: zs, lanes: 16, mr: 12, nvec: 2,
+		xor: func(a, b, c Op) { VPXORD(a, b, c) }, comment: "AVX-512F, 12×32 tile in 24 zmm accumulators"}
+	avx2 := isa{name: "AVX2", vec: ys, lanes: 8, mr: 6, nvec: 2,
+		xor: func(a, b, c Op) { VXORPS(a, b, c) }, comment: "AVX2+FMA, 6×16 tile in 12 ymm accumulators"}
+
+	kernel(avx512)
+	kernel(avx2)
+	peak(avx512)
+	peak(avx2)
+	Generate()
+}
+
+// kernel emits gemmKernel<ISA>: C[0:mr, 0:NR] = alpha·Σ_p a(·,p)·b(p,·) + beta·C, where the
+// mr values of a for step p are a[p*aStep/4 + i] (i < mr) and the NR values of b are
+// b[p*bStep/4 + j]; aStep, bStep are in bytes, ldc in elements. beta == 0 never reads C.
+func kernel(s isa) {
+	TEXT("gemmKernel"+s.name, NOSPLIT, kernelSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("gemmKernel%s is the %s micro-kernel (mr ≤ %d rows, %d columns).", s.name, s.comment, s.mr, s.nvec*s.lanes))
+	mr := Load(Param("mr"), RAX)
+	Load(Param("k"), RCX)
+	Load(Param("a"), RSI)
+	Load(Param("aStep"), R8)
+	Load(Param("b"), RDI)
+	Load(Param("bStep"), R9)
+	Load(Param("c"), RDX)
+	ldc := Load(Param("ldc"), R10)
+	SHLQ(U8(2), ldc)
+
+	for r := s.mr; r >= 1; r-- {
+		CMPQ(mr, U32(r))
+		JEQ(LabelRef(fmt.Sprintf("mr%d", r)))
+	}
+	VZEROUPPER()
+	RET()
+
+	nacc := s.mr * s.nvec
+	bregs := s.vec[nacc : nacc+s.nvec]
+	tregs := s.vec[nacc+s.nvec:]
+	vbytes := 4 * s.lanes
+	for r := s.mr; r >= 1; r-- {
+		Label(fmt.Sprintf("mr%d", r))
+		acc := func(i, v int) VecPhysical { return s.vec[i*s.nvec+v] }
+		for i := 0; i < r; i++ {
+			for v := 0; v < s.nvec; v++ {
+				s.xor(acc(i, v), acc(i, v), acc(i, v))
+			}
+		}
+		TESTQ(RCX, RCX)
+		JZ(LabelRef(fmt.Sprintf("store%d", r)))
+		Label(fmt.Sprintf("loop%d", r))
+		for v := 0; v < s.nvec; v++ {
+			VMOVUPS(Mem{Base: RDI, Disp: v * vbytes}, bregs[v])
+		}
+		for i := 0; i < r; i++ {
+			t := tregs[i%len(tregs)]
+			VBROADCASTSS(Mem{Base: RSI, Disp: 4 * i}, t)
+			for v := 0; v < s.nvec; v++ {
+				VFMADD231PS(bregs[v], t, acc(i, v))
+			}
+		}
+		ADDQ(R8, RSI)
+		ADDQ(R9, RDI)
+		DECQ(RCX)
+		JNZ(LabelRef(fmt.Sprintf("loop%d", r)))
+
+		Label(fmt.Sprintf("store%d", r))
+		alpha, beta := bregs[0], bregs[1]
+		VBROADCASTSS(paramAddr("alpha"), alpha)
+		for i := 0; i < r; i++ {
+			for v := 0; v < s.nvec; v++ {
+				VMULPS(alpha, acc(i, v), acc(i, v))
+			}
+		}
+		MOVL(paramAddr("beta"), R11L)
+		ANDL(U32(0x7fffffff), R11L)
+		JZ(LabelRef(fmt.Sprintf("nobeta%d", r)))
+		VBROADCASTSS(paramAddr("beta"), beta)
+		for i := 0; i < r; i++ {
+			for v := 0; v < s.nvec; v++ {
+				VFMADD231PS(Mem{Base: RDX, Disp: v * vbytes}, beta, acc(i, v))
+				VMOVUPS(acc(i, v), Mem{Base: RDX, Disp: v * vbytes})
+			}
+			if i+1 < r {
+				ADDQ(ldc, RDX)
+			}
+		}
+		VZEROUPPER()
+		RET()
+		Label(fmt.Sprintf("nobeta%d", r))
+		for i := 0; i < r; i++ {
+			for v := 0; v < s.nvec; v++ {
+				VMOVUPS(acc(i, v), Mem{Base: RDX, Disp: v * vbytes})
+			}
+			if i+1 < r {
+				ADDQ(ldc, RDX)
+			}
+		}
+		VZEROUPPER()
+		RET()
+	}
+}
+
+// peak emits fmaPeak<ISA>(n int): n iterations of 12 independent vector FMAs, enough to
+// saturate the FMA pipes, for measuring the machine's peak FLOP rate.
+func peak(s isa) {
+	TEXT("fmaPeak"+s.name, NOSPLIT, "func(n int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("fmaPeak%s runs n iterations of 12 independent %d-lane FMAs.", s.name, s.lanes))
+	n := Load(Param("n"), RCX)
+	for i := 0; i < 14; i++ {
+		s.xor(s.vec[i], s.vec[i], s.vec[i])
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for i := 0; i < 12; i++ {
+		VFMADD231PS(s.vec[12], s.vec[13], s.vec[i])
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// paramAddr is the frame address of a scalar parameter.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}

@@ -1,0 +1,66 @@
+package mat32
+
+import (
+	"fmt"
+	"strings"
+)
+
+// kernelFunc is the micro-kernel contract shared by the assembly and Go kernels:
+//
+//	C[0:mr, 0:NR] = alpha·Σ_{p<k} a(·,p)·b(p,·) + beta·C
+//
+// where the mr ≤ MR values of a for step p start at a + p·aStep and are consecutive, and the
+// NR values of b for step p start at b + p·bStep and are consecutive (aStep and bStep are in
+// bytes). C has row stride ldc (elements). With beta == 0, C is written without being read.
+type kernelFunc func(mr, k int, a *float32, aStep int, b *float32, bStep int, c *float32, ldc int, alpha, beta float32)
+
+// kernel describes one micro-kernel and the cache blocking that suits it.
+type kernel struct {
+	name   string
+	mr, nr int // micro-tile: mr rows (broadcast operand) × nr columns (vector operand)
+	kc     int // depth of a packed block: a kc×nr B micro-panel should stay in L1
+	mc     int // rows of a packed A block (multiple of mr): mc×kc should stay in L2
+	nc     int // columns of a packed B block (multiple of nr): kc×nc lives in L3
+	fn     kernelFunc
+}
+
+// genericKernel is the portable pure-Go micro-kernel.
+var genericKernel = &kernel{name: "generic", mr: 4, nr: 8, kc: 256, mc: 128, nc: 2048, fn: gemmKernelGo}
+
+// kernelNames lists the kernels this CPU can run, best first (always ends with "generic").
+func kernelNames() []string {
+	var names []string
+	for _, k := range archKernels {
+		names = append(names, k.name)
+	}
+	return append(names, genericKernel.name)
+}
+
+// AvailableKernels returns the names of the micro-kernels this CPU supports, best first.
+// "generic" is always available; "openblas" is listed when built with the openblas tag.
+func AvailableKernels() []string {
+	names := kernelNames()
+	if openblasAvailable {
+		names = append([]string{openblasName}, names...)
+	}
+	return names
+}
+
+// lookupKernel returns the kernel with the given name ("" means the best available).
+func lookupKernel(name string) (*kernel, error) {
+	if name == "" {
+		if len(archKernels) > 0 {
+			return archKernels[0], nil
+		}
+		return genericKernel, nil
+	}
+	for _, k := range archKernels {
+		if k.name == name {
+			return k, nil
+		}
+	}
+	if name == genericKernel.name {
+		return genericKernel, nil
+	}
+	return nil, fmt.Errorf("mat32: kernel %q not available on this CPU (have %s)", name, strings.Join(AvailableKernels(), ", "))
+}

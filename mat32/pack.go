@@ -1,0 +1,80 @@
+package mat32
+
+// Packing copies a block of op(A) or op(B) into the layout the micro-kernel streams through:
+// op(A) as MR-row panels (for each k step, MR consecutive row values) and op(B) as NR-column
+// panels (for each k step, NR consecutive column values). Transposes are absorbed here: a
+// panel is either a strided copy of short contiguous runs or a transposition.
+
+// packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into dst as ⌈mc/mr⌉ panels
+// of kc×mr values each. The last panel's unused rows are left as they were: the kernel is
+// told how many rows are valid and never reads them.
+func packA(dst []float32, a Matrix, tA Transpose, i0, mc, p0, kc, mr int) {
+	for q := 0; q*mr < mc; q++ {
+		rows := min(mr, mc-q*mr)
+		panel := dst[q*kc*mr : (q+1)*kc*mr]
+		i := i0 + q*mr
+		if tA {
+			// op(A)(i, p) = A[p, i]: row p0+p of A holds the panel's values for step p.
+			copyRuns(panel, mr, a.Data, p0*a.Stride+i, a.Stride, rows, kc)
+		} else {
+			// op(A)(i, p) = A[i, p]: transpose rows of A into the panel.
+			transposeRuns(panel, mr, a.Data, i*a.Stride+p0, a.Stride, rows, kc)
+		}
+	}
+}
+
+// packB packs rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst as ⌈nc/nr⌉ panels
+// of kc×nr values each. The last panel is padded with zeros to nr columns.
+func packB(dst []float32, b Matrix, tB Transpose, p0, kc, j0, nc, nr int) {
+	for q := 0; q*nr < nc; q++ {
+		cols := min(nr, nc-q*nr)
+		panel := dst[q*kc*nr : (q+1)*kc*nr]
+		j := j0 + q*nr
+		if tB {
+			// op(B)(p, j) = B[j, p]: transpose rows of B into the panel.
+			transposeRuns(panel, nr, b.Data, j*b.Stride+p0, b.Stride, cols, kc)
+		} else {
+			copyRuns(panel, nr, b.Data, p0*b.Stride+j, b.Stride, cols, kc)
+		}
+		if cols < nr {
+			for p := 0; p < kc; p++ {
+				clear(panel[p*nr+cols : (p+1)*nr])
+			}
+		}
+	}
+}
+
+// copyRuns copies kc runs of w values, run p starting at src[start+p*stride], to
+// dst[p*ld : p*ld+w].
+func copyRuns(dst []float32, ld int, src []float32, start, stride, w, kc int) {
+	for p := 0; p < kc; p++ {
+		s := start + p*stride
+		copy(dst[p*ld:p*ld+w], src[s:s+w])
+	}
+}
+
+// transposeRuns writes w rows of kc values, row r starting at src[start+r*stride], to
+// dst[r + p*ld] for p < kc: the transposition of a w×kc block into kc×ld layout.
+func transposeRuns(dst []float32, ld int, src []float32, start, stride, w, kc int) {
+	if kc == 0 {
+		return
+	}
+	dst = dst[:(kc-1)*ld+w]
+	r := 0
+	for ; r+4 <= w; r += 4 {
+		s0 := src[start+r*stride:][:kc]
+		s1 := src[start+(r+1)*stride:][:kc]
+		s2 := src[start+(r+2)*stride:][:kc]
+		s3 := src[start+(r+3)*stride:][:kc]
+		for p := range s0 {
+			d := dst[p*ld+r:][:4]
+			d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+		}
+	}
+	for ; r < w; r++ {
+		s := src[start+r*stride:][:kc]
+		for p, v := range s {
+			dst[p*ld+r] = v
+		}
+	}
+}
