@@ -1,0 +1,339 @@
+// Package rule holds copi's learning rules for the MLP of package nn.
+//
+// A rule is three choices, each in a file of its own that reads like its equations:
+//
+//   - where the top-down credit δ comes from (credit.go): backprop through W and R, feedback
+//     alignment through fixed random B, or direct feedback alignment from the output error;
+//   - how a layer's weights change given δ (copi.go for COPI's inference rule, gradient.go for
+//     gradient descent with an optimiser);
+//   - whether and how a decorrelating matrix R in front of each layer learns
+//     (decorrelation.go).
+//
+// The named rules (bp, decor-bp, copi-bp, copi-fa, copi-dfa, fa, dfa) are those choices fixed;
+// see [Names]. One training step ([Learner.Step]) follows the COPI reference order: a forward
+// pass, then the credit of every layer, then for each layer the update of W followed by the
+// update of R, all from the activity of the same forward pass.
+package rule
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/copi-learn/copi/mat32"
+	"github.com/copi-learn/copi/nn"
+	"github.com/copi-learn/copi/optim"
+)
+
+// Credit says where a hidden layer's perturbation δ comes from.
+type Credit int
+
+// The credit sources.
+const (
+	// Backprop: δ_l = (δ_{l+1}·W_{l+1}·R_{l+1}) ⊙ f'(a_l), exact credit.
+	Backprop Credit = iota
+	// FeedbackAlignment: δ_l = (δ_{l+1}·B_{l+1}ᵀ) ⊙ f'(a_l), B fixed random, never through R.
+	FeedbackAlignment
+	// DirectFeedbackAlignment: δ_l = (e·B_lᵀ) ⊙ f'(a_l), e the output error; every hidden layer
+	// hears the output directly, with no backward chain.
+	DirectFeedbackAlignment
+)
+
+// String names the credit source.
+func (c Credit) String() string {
+	switch c {
+	case Backprop:
+		return "bp"
+	case FeedbackAlignment:
+		return "fa"
+	case DirectFeedbackAlignment:
+		return "dfa"
+	}
+	return fmt.Sprintf("Credit(%d)", int(c))
+}
+
+// Update says how a layer's weights change given its input x, pre-activation a and δ.
+type Update int
+
+// The weight updates.
+const (
+	// Gradient: ΔW = <δ xᵀ> (δ carries the loss multiplier), applied by the optimiser.
+	Gradient Update = iota
+	// COPI: ΔW = <(a + δ) xᵀ> − W·diag(<x²>), relaxing W toward <z xᵀ>·diag(<x²>)⁻¹.
+	COPI
+)
+
+// String names the update.
+func (u Update) String() string {
+	if u == COPI {
+		return "copi"
+	}
+	return "gradient"
+}
+
+// Config is a complete learning-rule configuration.
+type Config struct {
+	// Name is the rule's registry name (see [Names]); Credit, Update and Decorrelation follow
+	// from it through [ForName] but may be set directly.
+	Name   string `json:"name" yaml:"name"`
+	Credit Credit `json:"-" yaml:"-"`
+	Update Update `json:"-" yaml:"-"`
+	// Decorrelation configures the learned R; its Variant is "none" for rules without R.
+	Decorrelation DecorrelationConfig `json:"decorrelation" yaml:"decorrelation"`
+	// Optimizer applies weight updates. COPI and decorrelated BP in the paper use plain SGD.
+	Optimizer optim.Config `json:"optimizer" yaml:"optimizer"`
+	// Loss is the output loss; the paper's is MSE against the one-hot target.
+	Loss nn.Loss `json:"-" yaml:"-"`
+	// LossMultiplier m scales the output error: δ_L = m·(t − a_L) (1000 in the COPI presets,
+	// so that with η = 1e-3 the error term has an effective learning rate of 1).
+	LossMultiplier float64 `json:"loss_multiplier" yaml:"loss_multiplier"`
+	// OutputDerivative multiplies the output error by the hidden nonlinearity's derivative
+	// at the (linear) output, δ_L ⊙= f'(a_L): a quirk of the COPI reference code, on in the
+	// faithful presets.
+	OutputDerivative bool `json:"output_derivative" yaml:"output_derivative"`
+	// Seed drives the rule's own randomness (the decorrelation's row sampling).
+	Seed uint64 `json:"-" yaml:"-"`
+	// FeedbackInit draws the fixed feedback matrices B: "xavier-normal" (the COPI reference's
+	// FA) or "uniform" (±1/√n_l, Nøkland's DFA).
+	FeedbackInit string `json:"feedback_init,omitempty" yaml:"feedback_init,omitempty"`
+}
+
+// ruleDef is one named rule.
+type ruleDef struct {
+	credit      Credit
+	update      Update
+	decorrelate bool
+	about       string
+}
+
+var defs = map[string]ruleDef{
+	"bp":       {Backprop, Gradient, false, "backprop: gradient of the loss, through W"},
+	"decor-bp": {Backprop, Gradient, true, "decorrelated backprop: ΔW = <δ xᵀ> with a learned R in front of every layer"},
+	"copi-bp":  {Backprop, COPI, true, "COPI with backprop perturbations (through W and R)"},
+	"copi-fa":  {FeedbackAlignment, COPI, true, "COPI with feedback-alignment perturbations (fixed random B)"},
+	"copi-dfa": {DirectFeedbackAlignment, COPI, true, "COPI with direct-feedback-alignment perturbations"},
+	"fa":       {FeedbackAlignment, Gradient, false, "feedback alignment (Lillicrap et al. 2016)"},
+	"dfa":      {DirectFeedbackAlignment, Gradient, false, "direct feedback alignment (Nøkland 2016)"},
+}
+
+// Names lists the named rules, sorted.
+func Names() []string {
+	var n []string
+	for k := range defs {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// About returns a one-line description of a named rule.
+func About(name string) string { return defs[name].about }
+
+// ForName fills the credit source and update of a named rule into c, and switches the
+// decorrelation on (variant "default" unless one is set) or off as the rule requires.
+func (c *Config) ForName(name string) error {
+	d, ok := defs[name]
+	if !ok {
+		return fmt.Errorf("unknown rule %q (want one of %s)", name, strings.Join(Names(), ", "))
+	}
+	c.Name, c.Credit, c.Update = name, d.credit, d.update
+	if !d.decorrelate {
+		c.Decorrelation.Variant = "none"
+	} else if c.Decorrelation.Variant == "" || c.Decorrelation.Variant == "none" {
+		c.Decorrelation.Variant = "default"
+	}
+	return nil
+}
+
+// Decorrelates reports whether the rule learns R matrices.
+func (c *Config) Decorrelates() bool {
+	return c.Decorrelation.Variant != "" && c.Decorrelation.Variant != "none"
+}
+
+// Learner trains one MLP with one rule. It owns every buffer a step needs, so steps after
+// the first allocate nothing.
+type Learner struct {
+	Net *nn.MLP
+	Cfg Config
+	// Feedback holds the fixed random matrices B of FA (B_l is n_{l-1}×n_l, indexed by the
+	// layer it carries credit across) or DFA (B_l is n_l×n_out for hidden layer l); nil
+	// entries where a layer needs none.
+	Feedback []mat32.Matrix
+
+	eng   *mat32.Engine
+	opt   optim.Optimizer
+	trace *nn.Trace
+	decor decorrelator
+
+	delta     []mat32.Matrix // per layer, Cap×n_out: δ, then a + δ for COPI
+	deltaView []mat32.Matrix // the current batch's rows of delta
+	back      []mat32.Matrix // per layer, Cap×n_in: δ·W before the R and f' factors
+	deriv     []mat32.Matrix // per layer, Cap×n_out: f'(a)
+	msq       [][]float32    // per layer: <x²>
+	grad      []mat32.Matrix // per layer: gradient for the optimiser (W)
+	gradB     [][]float32    // per layer: bias gradient
+	fused     bool           // plain SGD: updates go straight into W through GEMM
+	vecIn     []float32      // scratch of the widest layer input
+	vecOut    []float32      // scratch of the widest layer output
+	capRows   int
+	steps     int64
+	lossMult  float32
+}
+
+func (l *Learner) decayScratch(n int) []float32 { return l.vecIn[:n] }
+func (l *Learner) biasScratch(n int) []float32  { return l.vecOut[:n] }
+
+// NewLearner prepares a learner for batches of up to batchCap rows. The network must have
+// decorrelators exactly when the rule decorrelates. rng draws the feedback matrices.
+func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *rand.Rand) (*Learner, error) {
+	if cfg.Decorrelates() != net.Config.Decorrelate {
+		return nil, fmt.Errorf("rule %s: decorrelation %q does not match a network with decorrelators=%v",
+			cfg.Name, cfg.Decorrelation.Variant, net.Config.Decorrelate)
+	}
+	if cfg.LossMultiplier == 0 {
+		cfg.LossMultiplier = 1
+	}
+	dec, err := newDecorrelator(cfg.Decorrelation, cfg.Optimizer.LR)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", cfg.Name, err)
+	}
+	opt, err := optim.New(cfg.Optimizer)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", cfg.Name, err)
+	}
+	l := &Learner{Net: net, Cfg: cfg, eng: e, opt: opt, decor: dec, capRows: batchCap,
+		trace: net.NewTrace(batchCap), lossMult: float32(cfg.LossMultiplier)}
+	_, plain := opt.(*optim.SGD)
+	l.fused = plain && cfg.Optimizer.Momentum == 0 && cfg.Optimizer.WeightDecay == 0
+	var params []mat32.Matrix
+	for _, layer := range net.Layers {
+		l.delta = append(l.delta, mat32.New(batchCap, layer.Out))
+		l.back = append(l.back, mat32.New(batchCap, layer.In))
+		l.deriv = append(l.deriv, mat32.New(batchCap, layer.Out))
+		l.msq = append(l.msq, make([]float32, layer.In))
+		if !l.fused {
+			l.grad = append(l.grad, mat32.New(layer.Out, layer.In))
+			params = append(params, layer.W)
+			if layer.B != nil {
+				l.gradB = append(l.gradB, make([]float32, layer.Out))
+				params = append(params, mat32.FromSlice(1, layer.Out, layer.B))
+			} else {
+				l.gradB = append(l.gradB, nil)
+			}
+		}
+	}
+	l.deltaView = make([]mat32.Matrix, len(net.Layers))
+	for _, layer := range net.Layers {
+		l.vecIn = make([]float32, max(len(l.vecIn), layer.In))
+		l.vecOut = make([]float32, max(len(l.vecOut), layer.Out))
+	}
+	opt.Init(params)
+	if err := l.initFeedback(rng); err != nil {
+		return nil, err
+	}
+	dec.seed = cfg.Seed
+	l.decor = dec
+	l.decor.init(net, batchCap)
+	return l, nil
+}
+
+// Optimizer returns the optimiser that applies gradient updates (its state goes into
+// checkpoints).
+func (l *Learner) Optimizer() optim.Optimizer { return l.opt }
+
+// Trace returns the forward trace of the last step.
+func (l *Learner) Trace() *nn.Trace { return l.trace }
+
+// Steps returns the number of learning steps taken.
+func (l *Learner) Steps() int64 { return l.steps }
+
+// SetSteps restores the step counter (from a checkpoint).
+func (l *Learner) SetSteps(n int64) { l.steps = n }
+
+// Phase says which parameters a step may change.
+type Phase struct {
+	// UpdateW lets the forward weights (and biases) learn.
+	UpdateW bool
+	// UpdateR lets the decorrelators learn.
+	UpdateR bool
+}
+
+// Step learns from one batch: inputs x (N×n_in, N ≤ the batch capacity) with their labels.
+// It returns the batch loss before the update. A non-finite loss is returned as is, with
+// nothing updated; the caller decides what to do (see [Learner.FirstNonFinite]).
+func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
+	net := l.Net
+	l.Net.Forward(l.eng, x, l.trace)
+	out := l.trace.Output()
+	loss := l.Cfg.Loss.Value(out, labels)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss
+	}
+	l.steps++
+	if !ph.UpdateW && !ph.UpdateR {
+		return loss
+	}
+	rows := x.Rows
+	L := len(net.Layers)
+	delta := l.deltaView
+	for i, d := range l.delta {
+		delta[i] = d.Slice(0, rows, 0, d.Cols)
+	}
+	// Output error, then every hidden layer's credit, before any parameter changes.
+	e := delta[L-1]
+	l.Cfg.Loss.NegGradient(e, out, labels)
+	mat32.Scale(l.lossMult, e)
+	if l.Cfg.OutputDerivative {
+		mat32.MulDeriv(e, e, l.trace.A[L-1], net.Config.Hidden, net.Config.HiddenParam)
+	}
+	if ph.UpdateW {
+		l.credit(delta, rows)
+		if !l.fused {
+			l.opt.Begin()
+		}
+	}
+	slot := 0
+	for i, layer := range net.Layers {
+		x := l.trace.X[i]
+		mat32.ColMeanSquares(l.msq[i], x)
+		if ph.UpdateW {
+			switch l.Cfg.Update {
+			case COPI:
+				l.copiUpdate(i, layer, delta[i], slot)
+			case Gradient:
+				l.gradientUpdate(i, layer, delta[i], slot)
+			}
+		}
+		if layer.B != nil {
+			slot += 2
+		} else {
+			slot++
+		}
+		if ph.UpdateR && layer.HasR() {
+			l.decor.update(l.eng, i, layer.R, x, l.msq[i], l.steps)
+		}
+	}
+	return loss
+}
+
+// FirstNonFinite names the first place where a parameter or the last forward pass holds a
+// NaN or an infinity, e.g. "layer 3 W", or "" when all are finite.
+func (l *Learner) FirstNonFinite() string {
+	for i, layer := range l.Net.Layers {
+		if layer.HasR() && !mat32.AllFinite(layer.R) {
+			return fmt.Sprintf("layer %d R (decorrelator)", i+1)
+		}
+		if !mat32.AllFinite(layer.W) {
+			return fmt.Sprintf("layer %d W", i+1)
+		}
+		if layer.B != nil && !mat32.AllFinite(mat32.FromSlice(1, len(layer.B), layer.B)) {
+			return fmt.Sprintf("layer %d bias", i+1)
+		}
+		if l.trace.A[i].Data != nil && !mat32.AllFinite(l.trace.A[i]) {
+			return fmt.Sprintf("layer %d pre-activation", i+1)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,220 @@
+package rule
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/copi-learn/copi/optim"
+)
+
+// TestStepDoesNotAllocate: after a warm-up a training step allocates nothing, for each kind
+// of rule and optimiser path (fused SGD, Adam, momentum, biases, row-subsampled whitening).
+// Catches per-step make/append/closures and interface boxing in the hot loop.
+func TestStepDoesNotAllocate(t *testing.T) {
+	e := testEngine(t)
+	type tc struct {
+		name string
+		rule string
+		cfg  func(*Config)
+		bias bool
+	}
+	adam := func(c *Config) { c.Optimizer = optim.Config{Name: "adam", LR: 1e-4} }
+	cases := []tc{
+		{"copi-bp", "copi-bp", nil, false},
+		{"copi-bp/bias", "copi-bp", nil, true},
+		{"copi-bp/adam/bias", "copi-bp", adam, true},
+		{"bp/adam", "bp", adam, false},
+		{"bp/adam/bias/fixed", "bp", func(c *Config) {
+			c.Optimizer = optim.Config{Name: "adam", LR: 1e-4, BiasCorrection: "fixed", WeightDecay: 1e-4}
+		}, true},
+		{"bp/momentum", "bp", func(c *Config) { c.Optimizer = optim.Config{Name: "sgd", LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4} }, false},
+		{"decor-bp", "decor-bp", nil, false},
+		{"decor-bp/whiten/fraction", "decor-bp", func(c *Config) {
+			c.Optimizer = optim.Config{Name: "adam", LR: 1e-4}
+			c.Decorrelation = DecorrelationConfig{Variant: "whiten", LR: 1e-4, Kappa: 0.01, Fraction: 0.1}
+		}, false},
+		{"decor-bp/bio", "decor-bp", func(c *Config) { c.Decorrelation.Variant = "bio" }, false},
+		{"copi-fa", "copi-fa", nil, false},
+		{"copi-dfa", "copi-dfa", func(c *Config) { c.OutputDerivative = true; c.LossMultiplier = 1000; c.Optimizer.LR = 1e-6 }, false},
+		{"fa", "fa", nil, true},
+		{"dfa", "dfa", nil, false},
+	}
+	const N = 32
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := func(cf *Config) {
+				cf.Optimizer.LR = 1e-3
+				if c.cfg != nil {
+					c.cfg(cf)
+				}
+			}
+			l := build(t, e, c.rule, setup{sizes: []int{40, 32, 32, 10}, batch: N, bias: c.bias, seed: 1, cfg: cfg})
+			rng := rand.New(rand.NewPCG(1, 1))
+			x, labels := batch(rng, N, 40, 10)
+			small := x.Slice(0, 20, 0, 40) // a short last batch
+			ph := Phase{UpdateW: true, UpdateR: true}
+			l.Step(x, labels, ph)
+			l.Step(small, labels[:20], ph)
+			allocs := testing.AllocsPerRun(20, func() {
+				l.Step(x, labels, ph)
+				l.Step(small, labels[:20], ph)
+				l.Step(x, labels, Phase{UpdateR: true})
+			})
+			if allocs != 0 {
+				t.Errorf("%v allocations per run", allocs)
+			}
+			if s := l.FirstNonFinite(); s != "" {
+				t.Errorf("non-finite %s", s)
+			}
+		})
+	}
+}
+
+func paramBytes(t *testing.T, l *Learner) []byte {
+	var b bytes.Buffer
+	w := func(v []float32) {
+		if err := binary.Write(&b, binary.LittleEndian, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, layer := range l.Net.Layers {
+		w(layer.W.Data)
+		w(layer.R.Data)
+		w(layer.B)
+	}
+	for _, f := range l.Feedback {
+		w(f.Data)
+	}
+	st := l.opt.State()
+	keys := make([]string, 0, len(st))
+	for k := range st {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w(st[k].Data)
+	}
+	return b.Bytes()
+}
+
+// TestReproducible: two learners built from the same seed and fed the same batches end with
+// bit-identical parameters, for rules with random feedback, row subsampling and Adam.
+// Catches randomness from a global source, the clock or map order.
+func TestReproducible(t *testing.T) {
+	e := testEngine(t)
+	cfgs := map[string]func(*Config){
+		"copi-fa": func(c *Config) { c.Decorrelation.Fraction = 0.5 },
+		"copi-dfa": func(c *Config) {
+			c.Decorrelation = DecorrelationConfig{Variant: "whiten", Kappa: 0.1, Fraction: 0.3}
+		},
+		"bp":       func(c *Config) { c.Optimizer = optim.Config{Name: "adam", LR: 1e-3} },
+		"decor-bp": func(c *Config) { c.Optimizer = optim.Config{Name: "sgd", LR: 0.05, Momentum: 0.9} },
+	}
+	for name, cfg := range cfgs {
+		t.Run(name, func(t *testing.T) {
+			run := func(seed uint64) []byte {
+				l := build(t, e, name, setup{seed: seed, bias: true, cfg: cfg})
+				rng := rand.New(rand.NewPCG(42, 42))
+				for s := 0; s < 10; s++ {
+					x, labels := batch(rng, 7, 6, 3)
+					l.Step(x, labels, Phase{UpdateW: s > 2, UpdateR: true})
+				}
+				return paramBytes(t, l)
+			}
+			a, b := run(3), run(3)
+			if !bytes.Equal(a, b) {
+				t.Error("same seed, same batches, different parameters")
+			}
+			if bytes.Equal(a, run(4)) {
+				t.Error("another seed gave the same parameters")
+			}
+		})
+	}
+}
+
+// TestDivergingStep: with a huge learning rate the loss becomes non-finite within a few
+// steps; that step returns the non-finite loss, changes no parameter and does not count,
+// and FirstNonFinite names a layer. Catches an update applied from NaN credit and a silent
+// NaN loss.
+func TestDivergingStep(t *testing.T) {
+	e := testEngine(t)
+	for _, name := range []string{"copi-bp", "bp"} {
+		t.Run(name, func(t *testing.T) {
+			l := build(t, e, name, setup{seed: 1, cfg: func(c *Config) {
+				c.Optimizer.LR = 1e3
+				c.LossMultiplier = 1e3
+			}})
+			rng := rand.New(rand.NewPCG(1, 1))
+			x, labels := batch(rng, 7, 6, 3)
+			if s := l.FirstNonFinite(); s != "" {
+				t.Fatalf("fresh learner reports non-finite %s", s)
+			}
+			for s := 0; s < 100; s++ {
+				before := paramBytes(t, l)
+				steps := l.Steps()
+				loss := l.Step(x, labels, Phase{UpdateW: true, UpdateR: true})
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					if !bytes.Equal(before, paramBytes(t, l)) {
+						t.Error("a step with a non-finite loss changed the parameters")
+					}
+					if l.Steps() != steps {
+						t.Error("a step with a non-finite loss was counted")
+					}
+					where := l.FirstNonFinite()
+					if !strings.HasPrefix(where, "layer ") {
+						t.Errorf("FirstNonFinite = %q, want a layer", where)
+					}
+					t.Logf("step %d: loss %v, first non-finite: %s", s, loss, where)
+					return
+				}
+			}
+			t.Fatal("the loss stayed finite with a learning rate of 1e3")
+		})
+	}
+}
+
+// TestNewLearnerRejects: configurations that cannot work are errors, not panics.
+func TestNewLearnerRejects(t *testing.T) {
+	e := testEngine(t)
+	var c Config
+	if err := c.ForName("nope"); err == nil {
+		t.Error("unknown rule accepted")
+	}
+	for _, bad := range []func(*Config){
+		func(c *Config) { c.Decorrelation.Variant = "zca" },
+		func(c *Config) { c.Decorrelation.Fraction = 1.5 },
+		func(c *Config) { c.Decorrelation.Kappa = 2; c.Decorrelation.Variant = "whiten" },
+		func(c *Config) { c.Optimizer.Name = "rmsprop" },
+		func(c *Config) { c.FeedbackInit = "orthogonal" },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("panic instead of an error: %v", r)
+				}
+			}()
+			var cfg Config
+			if err := cfg.ForName("copi-fa"); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Optimizer = optimSGD(0.1)
+			bad(&cfg)
+			net := build(t, e, "copi-fa", setup{}).Net
+			if _, err := NewLearner(e, net, cfg, 7, rand.New(rand.NewPCG(1, 1))); err == nil {
+				t.Errorf("accepted %+v", cfg)
+			}
+		}()
+	}
+	// a decorrelating rule needs a network with R, and vice versa
+	net := build(t, e, "bp", setup{}).Net
+	var cfg Config
+	_ = cfg.ForName("copi-bp")
+	if _, err := NewLearner(e, net, cfg, 7, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("copi-bp accepted a network without decorrelators")
+	}
+}
