@@ -1,0 +1,509 @@
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/copi-learn/copi/internal/atomicfile"
+)
+
+// Write atomically writes c to the file at path (mode 0644): readers of path see either
+// the previous file or the complete new checkpoint, even if the process dies part way.
+func Write(path string, c *Checkpoint) error {
+	if c == nil {
+		return fmt.Errorf("checkpoint %s: write nil checkpoint", path)
+	}
+	// Encode the header first so that an encoding error names the file.
+	if _, err := c.header(); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return Encode(w, c) }); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// Encode writes c to w in the copi checkpoint format, setting the "format" and
+// "format_version" metadata keys to [FormatName] and [FormatVersion] (replacing any
+// values read from a file). The output depends only on c's content and tensor order.
+func Encode(w io.Writer, c *Checkpoint) error {
+	if c == nil {
+		return errors.New("checkpoint: encode nil checkpoint")
+	}
+	hdr, err := c.header()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return fmt.Errorf("checkpoint: encode: %w", err)
+	}
+	for i := range c.tensors {
+		if _, err := w.Write(c.tensors[i].data); err != nil {
+			return fmt.Errorf("checkpoint: encode: %w", err)
+		}
+	}
+	return nil
+}
+
+// header returns the 8-byte length prefix followed by the space-padded JSON header.
+func (c *Checkpoint) header() ([]byte, error) {
+	b := make([]byte, 8, 256+64*len(c.tensors))
+	b = append(b, `{"__metadata__":{`...)
+	meta := make(map[string]string, len(c.meta)+2)
+	for k, v := range c.meta {
+		meta[k] = v
+	}
+	meta[MetaFormat] = FormatName
+	meta[MetaFormatVersion] = strconv.Itoa(FormatVersion)
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, meta[k])
+	}
+	b = append(b, '}')
+	var off int64
+	for i := range c.tensors {
+		t := &c.tensors[i]
+		b = append(b, ',')
+		b = appendString(b, t.name)
+		b = append(b, `:{"dtype":"`...)
+		b = append(b, t.dtype...)
+		b = append(b, `","shape":[`...)
+		for j, d := range t.shape {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(d), 10)
+		}
+		b = append(b, `],"data_offsets":[`...)
+		b = strconv.AppendInt(b, off, 10)
+		b = append(b, ',')
+		off += int64(len(t.data))
+		b = strconv.AppendInt(b, off, 10)
+		b = append(b, "]}"...)
+	}
+	b = append(b, '}')
+	for len(b)%8 != 0 {
+		b = append(b, ' ')
+	}
+	n := len(b) - 8
+	if n > MaxHeaderSize {
+		return nil, fmt.Errorf("checkpoint: encode: header of %d bytes exceeds the maximum %d", n, MaxHeaderSize)
+	}
+	if off > maxDataSize {
+		return nil, fmt.Errorf("checkpoint: encode: %d bytes of tensor data exceed the maximum %d", off, int64(maxDataSize))
+	}
+	binary.LittleEndian.PutUint64(b, uint64(n))
+	return b, nil
+}
+
+// appendString appends s as a JSON string. Names and metadata are validated as UTF-8
+// when set, so the encoding is lossless.
+func appendString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		panic(err) // cannot happen: every string has a JSON encoding
+	}
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+}
+
+// Read reads the copi checkpoint at path. It rejects files that are not valid
+// safetensors (errors.Is(err, [ErrInvalid])), lack the copi format metadata
+// ([ErrNotCheckpoint]) or have a newer format version ([ErrVersion]).
+func Read(path string) (*Checkpoint, error) { return readFile(path, false) }
+
+// ReadRaw reads any safetensors file with a supported dtype, such as one written by
+// Python's safetensors library. It applies the layout rules but not the copi-specific
+// checks: the "format" metadata keys may be absent or different, and the header need
+// not be padded to a multiple of 8. The metadata is returned as found in the file.
+func ReadRaw(path string) (*Checkpoint, error) { return readFile(path, true) }
+
+// Decode reads a copi checkpoint from r, which must end where the checkpoint ends.
+// It applies the same checks as [Read]. Memory use is bounded by the bytes r actually
+// delivers, whatever the header claims.
+func Decode(r io.Reader) (*Checkpoint, error) { return decode(r, "", sizeOf(r), false) }
+
+// DecodeRaw reads any safetensors data from r, applying the checks of [ReadRaw].
+func DecodeRaw(r io.Reader) (*Checkpoint, error) { return decode(r, "", sizeOf(r), true) }
+
+// sizeOf returns the number of bytes left in r if r knows it (bytes.Reader,
+// strings.Reader, bytes.Buffer), or -1.
+func sizeOf(r io.Reader) int64 {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	return -1
+}
+
+func readFile(path string, raw bool) (*Checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("checkpoint %s: not a regular file", path)
+	}
+	return decode(f, path, st.Size(), raw)
+}
+
+// formatError reports invalid input; its message names the source and the problem.
+type formatError struct {
+	src  string
+	kind error // ErrInvalid, ErrNotCheckpoint or ErrVersion
+	msg  string
+}
+
+func (e *formatError) Error() string { return prefix(e.src) + e.kind.Error() + ": " + e.msg }
+func (e *formatError) Unwrap() error { return e.kind }
+
+// entry is a tensor's header entry.
+type entry struct {
+	DType   string   `json:"dtype"`
+	Shape   *[]int64 `json:"shape"`
+	Offsets []int64  `json:"data_offsets"`
+}
+
+// decode reads a checkpoint from r. size is the number of bytes in r, or -1 if unknown;
+// src names the input in errors.
+func decode(r io.Reader, src string, size int64, raw bool) (*Checkpoint, error) {
+	bad := func(format string, args ...any) error {
+		return &formatError{src: src, kind: ErrInvalid, msg: fmt.Sprintf(format, args...)}
+	}
+	ioErr := func(what string, err error) error {
+		return fmt.Errorf("%s%s: %w", prefix(src), what, err)
+	}
+
+	var lenBuf [8]byte
+	if n, err := io.ReadFull(r, lenBuf[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, bad("truncated: %d bytes, too short for the 8-byte header length", n)
+		}
+		return nil, ioErr("read header length", err)
+	}
+	hlen := binary.LittleEndian.Uint64(lenBuf[:])
+	switch {
+	case hlen > MaxHeaderSize:
+		return nil, bad("header length %d exceeds the maximum %d", hlen, MaxHeaderSize)
+	case size >= 0 && int64(hlen) > size-8:
+		return nil, bad("header length %d exceeds the %d bytes after the length prefix", hlen, size-8)
+	case hlen < 2:
+		return nil, bad("header length %d is too short for a JSON object", hlen)
+	case !raw && hlen%8 != 0:
+		return nil, bad("header length %d is not a multiple of 8 (the header must be space-padded)", hlen)
+	}
+	hdr, err := readN(r, int64(hlen), size >= 0)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, bad("truncated: header length is %d but only %d header bytes follow", hlen, len(hdr))
+		}
+		return nil, ioErr("read header", err)
+	}
+
+	c, offs, dataLen, err := parseHeader(hdr, bad)
+	if err != nil {
+		return nil, err
+	}
+	c.src = src
+	if !raw {
+		if err := checkFormat(c.meta, src); err != nil {
+			return nil, err
+		}
+	}
+
+	if size >= 0 {
+		if rest := size - 8 - int64(hlen); rest != dataLen {
+			return nil, bad("data section is %d bytes, but the header's data_offsets cover %d", rest, dataLen)
+		}
+	}
+	data, err := readN(r, dataLen, size >= 0)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, bad("truncated: data section is %d bytes, but the header's data_offsets cover %d", len(data), dataLen)
+		}
+		return nil, ioErr("read data", err)
+	}
+	var one [1]byte
+	switch n, err := io.ReadFull(r, one[:]); {
+	case n > 0:
+		return nil, bad("trailing bytes after the %d-byte data section the header's data_offsets cover", dataLen)
+	case err != io.EOF:
+		return nil, ioErr("read data", err)
+	}
+	for i := range c.tensors {
+		// Tensors share the freshly read buffer, which nothing else references.
+		c.tensors[i].data = data[offs[i][0]:offs[i][1]:offs[i][1]]
+	}
+	return c, nil
+}
+
+// readN reads exactly n bytes from r. If trusted is false, n comes from an unverified
+// header, so the buffer grows with the data actually read rather than being allocated
+// up front. On a short read it returns the bytes read and io.ErrUnexpectedEOF.
+func readN(r io.Reader, n int64, trusted bool) ([]byte, error) {
+	const chunk = 1 << 20
+	if trusted || n <= chunk {
+		buf := make([]byte, n)
+		m, err := io.ReadFull(r, buf)
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf[:m], err
+	}
+	buf := make([]byte, 0, chunk)
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(n-int64(len(buf)), int64(cap(buf)))))
+		}
+		m, err := r.Read(buf[len(buf):min(int64(cap(buf)), n)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			if int64(len(buf)) < n {
+				return buf, io.ErrUnexpectedEOF
+			}
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// parseHeader parses and validates the JSON header. It returns a checkpoint whose
+// tensors lack data, ordered as in the data section, their [begin, end) offsets, and
+// the data section length.
+func parseHeader(hdr []byte, bad func(string, ...any) error) (*Checkpoint, [][2]int64, int64, error) {
+	if !utf8.Valid(hdr) {
+		return nil, nil, 0, bad("header is not valid UTF-8")
+	}
+	if hdr[0] != '{' {
+		return nil, nil, 0, bad("header does not start with '{'")
+	}
+	type parsed struct {
+		tensor
+		begin, end int64
+	}
+	var ts []parsed
+	var meta map[string]string
+	err := parseObject(hdr, func(key string, val json.RawMessage) error {
+		if key == metadataKey {
+			return parseMeta(val, &meta, bad)
+		}
+		if err := checkName(key); err != nil {
+			return bad("%v", err)
+		}
+		if val[0] != '{' {
+			return bad("tensor %q: entry %.40s is not an object", key, val)
+		}
+		var e entry
+		if err := json.Unmarshal(val, &e); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return bad("tensor %q: %q is %s, want %s", key, te.Field, te.Value, jsonKind(te.Type))
+			}
+			return bad("tensor %q: %v", key, err)
+		}
+		dt := DType(e.DType)
+		size := dt.Size()
+		switch {
+		case e.DType == "":
+			return bad("tensor %q: missing dtype", key)
+		case size == 0:
+			return bad("tensor %q: unsupported dtype %q (want F32, F64, I64, I32 or U8)", key, e.DType)
+		case e.Shape == nil:
+			return bad("tensor %q: missing shape", key)
+		case len(e.Offsets) != 2:
+			return bad("tensor %q: data_offsets %v, want [begin, end]", key, e.Offsets)
+		}
+		begin, end := e.Offsets[0], e.Offsets[1]
+		if begin < 0 || end < begin || end > maxDataSize {
+			return bad("tensor %q: invalid data_offsets [%d, %d]", key, begin, end)
+		}
+		shape := make([]int, len(*e.Shape))
+		for i, d := range *e.Shape {
+			if d < 0 || d > maxDataSize {
+				return bad("tensor %q: invalid dimension %d in shape %v", key, d, *e.Shape)
+			}
+			shape[i] = int(d)
+		}
+		n, err := numElements(shape, maxDataSize/int64(size))
+		if err != nil {
+			return bad("tensor %q: %v", key, err)
+		}
+		if n*int64(size) != end-begin {
+			return bad("tensor %q: shape %v of %s needs %d bytes, but data_offsets [%d, %d] span %d",
+				key, shape, dt, n*int64(size), begin, end, end-begin)
+		}
+		ts = append(ts, parsed{tensor{name: key, dtype: dt, shape: shape}, begin, end})
+		return nil
+	}, bad)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+
+	// The tensors must tile the data section: sorted by offset, each starts where the
+	// previous one ends. Ties (empty tensors) keep header order.
+	slices.SortStableFunc(ts, func(a, b parsed) int {
+		if a.begin != b.begin {
+			return cmpInt64(a.begin, b.begin)
+		}
+		return cmpInt64(a.end, b.end)
+	})
+	c := &Checkpoint{meta: meta, index: make(map[string]int, len(ts))}
+	offs := make([][2]int64, len(ts))
+	var pos int64
+	prev := ""
+	for i, t := range ts {
+		switch {
+		case t.begin < pos:
+			return nil, nil, 0, bad("tensor %q: data_offsets [%d, %d] overlap tensor %q, which ends at %d", t.name, t.begin, t.end, prev, pos)
+		case t.begin > pos:
+			return nil, nil, 0, bad("tensor %q: data_offsets [%d, %d] leave bytes [%d, %d) of the data section unused", t.name, t.begin, t.end, pos, t.begin)
+		}
+		pos, prev = t.end, t.name
+		c.index[t.name] = i
+		c.tensors = append(c.tensors, t.tensor)
+		offs[i] = [2]int64{t.begin, t.end}
+	}
+	return c, offs, pos, nil
+}
+
+// jsonKind describes the JSON value expected for the Go type t of an entry field.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int64:
+		return "an integer"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Pointer:
+		return "an array of integers"
+	}
+	return t.String()
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// parseMeta parses the "__metadata__" object into *meta.
+func parseMeta(val json.RawMessage, meta *map[string]string, bad func(string, ...any) error) error {
+	if string(val) == "null" {
+		return nil
+	}
+	*meta = make(map[string]string)
+	return parseObject(val, func(key string, v json.RawMessage) error {
+		var s *string
+		if err := json.Unmarshal(v, &s); err != nil || s == nil {
+			return bad("metadata %q: value %.40s is not a string", key, v)
+		}
+		(*meta)[key] = *s
+		return nil
+	}, bad)
+}
+
+// parseObject calls fn for each member of the JSON object in data, in order, and
+// rejects duplicate keys and anything but whitespace after the object.
+func parseObject(data []byte, fn func(key string, val json.RawMessage) error, bad func(string, ...any) error) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	jsonErr := func(err error) error {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return bad("header JSON: %v", err)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonErr(err)
+	}
+	if tok != json.Delim('{') {
+		return bad("header JSON: %v where an object was expected", tok)
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonErr(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return bad("header JSON: object key %v is not a string", tok)
+		}
+		if seen[key] {
+			return bad("duplicate key %q", key)
+		}
+		seen[key] = true
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return jsonErr(err)
+		}
+		if err := fn(key, val); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return jsonErr(err)
+	}
+	if tok, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return jsonErr(err)
+		}
+		return bad("header JSON: unexpected %v after the object", tok)
+	}
+	return nil
+}
+
+// checkFormat verifies the copi format metadata.
+func checkFormat(meta map[string]string, src string) error {
+	fail := func(kind error, format string, args ...any) error {
+		return &formatError{src: src, kind: kind, msg: fmt.Sprintf(format, args...)}
+	}
+	format, ok := meta[MetaFormat]
+	if !ok {
+		return fail(ErrNotCheckpoint, "metadata has no %q key (a plain safetensors file? use ReadRaw)", MetaFormat)
+	}
+	if format != FormatName {
+		return fail(ErrNotCheckpoint, "metadata %q is %q, want %q (use ReadRaw for other safetensors files)", MetaFormat, format, FormatName)
+	}
+	vs, ok := meta[MetaFormatVersion]
+	if !ok {
+		return fail(ErrNotCheckpoint, "metadata has no %q key", MetaFormatVersion)
+	}
+	v, err := strconv.Atoi(vs)
+	if err != nil || v < 1 {
+		return fail(ErrInvalid, "metadata %q is %q, want a positive integer", MetaFormatVersion, vs)
+	}
+	if v > FormatVersion {
+		return fail(ErrVersion, "format_version %d is newer than this build reads (%d); upgrade copi", v, FormatVersion)
+	}
+	return nil
+}
