@@ -93,7 +93,8 @@ type tensor struct {
 // Checkpoint is an ordered collection of named tensors plus string metadata.
 //
 // Tensors keep the order in which their names were first set (for a decoded checkpoint,
-// file order); that order determines the encoding. Setters copy their arguments and
+// file order); that order determines the encoding. Setting an existing name replaces
+// that tensor in place, whatever its previous dtype or shape. Setters copy their arguments and
 // getters return fresh copies, so a Checkpoint never aliases caller memory.
 //
 // The zero value is an empty checkpoint ready to use. A Checkpoint is not safe for

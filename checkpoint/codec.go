@@ -26,8 +26,9 @@ func Write(path string, c *Checkpoint) error {
 	if _, err := c.header(); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	// The atomicfile error already names the path.
 	if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return Encode(w, c) }); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }
