@@ -111,7 +111,7 @@ func TestCOPIStepPerElement(t *testing.T) {
 		for _, opt := range []optim.Config{optimSGD(0.05), {Name: "sgd", LR: 0.05, Momentum: 0.9}, {Name: "adam", LR: 1e-3}} {
 			t.Run(fmt.Sprintf("bias=%v/%s/mom=%v", bias, opt.Name, opt.Momentum), func(t *testing.T) {
 				const m = 2.5
-				l := build(t, e, "copi-bp", setup{bias: bias, seed: 11, cfg: func(c *Config) {
+				l := build(t, e, "copi-bp", setup{batch: 9, bias: bias, seed: 11, cfg: func(c *Config) {
 					c.Optimizer = opt
 					c.LossMultiplier = m
 					c.OutputDerivative = true

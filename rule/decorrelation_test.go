@@ -21,7 +21,7 @@ func TestDecorrelationFastFormMatchesDirect(t *testing.T) {
 	const eta, kappa = 0.05, 0.3
 	for _, variant := range []string{"default", "bio", "whiten"} {
 		t.Run(variant, func(t *testing.T) {
-			l := build(t, e, "copi-bp", setup{seed: 4, cfg: func(c *Config) {
+			l := build(t, e, "copi-bp", setup{batch: 9, seed: 4, cfg: func(c *Config) {
 				c.Decorrelation.Variant = variant
 				c.Decorrelation.LR = eta
 				c.Decorrelation.Kappa = kappa

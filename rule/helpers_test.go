@@ -387,6 +387,8 @@ func testEngine(t testing.TB) *mat32.Engine {
 	return e
 }
 
+// setup describes a test learner; batch is the capacity, which the tests make larger than
+// the 7-row batches they feed where a 1/N from the capacity would go unnoticed otherwise.
 type setup struct {
 	sizes  []int
 	bias   bool

@@ -3,6 +3,7 @@ package rule
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -176,6 +177,36 @@ func TestDivergingStep(t *testing.T) {
 			t.Fatal("the loss stayed finite with a learning rate of 1e3")
 		})
 	}
+	// An infinite (not NaN) loss: one output weight is +Inf and the inputs are positive.
+	t.Run("inf", func(t *testing.T) {
+		l := build(t, e, "copi-bp", setup{seed: 1})
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, labels := batch(rng, 7, 6, 3)
+		for k := range x.Data {
+			x.Data[k] = 0.5 + x.Data[k]*x.Data[k]
+		}
+		l.Net.Forward(e, x, l.trace)
+		L := len(l.Net.Layers)
+		last := l.Net.Layers[L-1]
+		h := l.trace.H[L-2]
+		for j := 0; j < last.In; j++ {
+			last.W.Set(0, j, 0)
+			if h.At(0, j) > 0 {
+				last.W.Set(0, j, float32(math.Inf(1))) // a single +Inf term: output +Inf, not NaN
+				break
+			}
+		}
+		before := paramBytes(t, l)
+		if loss := l.Step(x, labels, Phase{UpdateW: true, UpdateR: true}); !math.IsInf(loss, 1) {
+			t.Fatalf("loss %v, want +Inf", loss)
+		}
+		if !bytes.Equal(before, paramBytes(t, l)) || l.Steps() != 0 {
+			t.Error("a step with an infinite loss changed the parameters or was counted")
+		}
+		if where := l.FirstNonFinite(); where != fmt.Sprintf("layer %d W", L) {
+			t.Errorf("FirstNonFinite = %q", where)
+		}
+	})
 }
 
 // TestNewLearnerRejects: configurations that cannot work are errors, not panics.
