@@ -42,6 +42,8 @@ type Engine struct {
 	tasks    []task
 	job      gemmJob
 	openblas bool
+	// tweak, when set (by tests and benchmarks only), adjusts each job's plan.
+	tweak func(*gemmJob)
 }
 
 // DefaultThreads returns the thread count an Engine uses when none is given:
@@ -128,11 +130,14 @@ func (e *Engine) Gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32
 		return
 	}
 	if e.openblas {
-		openblasGemm(tA, tB, m, n, k, alpha, a, b, beta, c)
+		openblasGemm(e.threads, tA, tB, m, n, k, alpha, a, b, beta, c)
 		return
 	}
 	e.job = gemmJob{tA: tA, tB: tB, alpha: alpha, beta: beta, a: a, b: b, c: c, m: m, n: n, k: k, kern: e.kern}
 	e.job.plan()
+	if e.tweak != nil {
+		e.tweak(&e.job)
+	}
 	if e.pool == nil || m*n*k < parallelMinWork {
 		e.workers[0].run(&e.job, 0, m, 0, n)
 	} else {

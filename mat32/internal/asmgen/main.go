@@ -61,8 +61,15 @@ func kernel(s isa) {
 	ldc := Load(Param("ldc"), R10)
 	SHLQ(U8(2), ldc)
 
+	// Strides of 2 and 3 k steps for the unrolled loop: RAX, RBX for a; R12, R13 for b.
+	// mr moves to R11 for the dispatch.
+	MOVQ(mr, R11)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 1}, RAX)
+	LEAQ(Mem{Base: RAX, Index: R8, Scale: 1}, RBX)
+	LEAQ(Mem{Base: R9, Index: R9, Scale: 1}, R12)
+	LEAQ(Mem{Base: R12, Index: R9, Scale: 1}, R13)
 	for r := s.mr; r >= 1; r-- {
-		CMPQ(mr, U32(r))
+		CMPQ(R11, U32(r))
 		JEQ(LabelRef(fmt.Sprintf("mr%d", r)))
 	}
 	VZEROUPPER()
@@ -80,23 +87,61 @@ func kernel(s isa) {
 				s.xor(acc(i, v), acc(i, v), acc(i, v))
 			}
 		}
-		TESTQ(RCX, RCX)
-		JZ(LabelRef(fmt.Sprintf("store%d", r)))
-		Label(fmt.Sprintf("loop%d", r))
-		for v := 0; v < s.nvec; v++ {
-			VMOVUPS(Mem{Base: RDI, Disp: v * vbytes}, bregs[v])
-		}
+		// Touch the C tile early so that its lines arrive while the k loop runs.
+		MOVQ(RDX, R11)
 		for i := 0; i < r; i++ {
-			t := tregs[i%len(tregs)]
-			VBROADCASTSS(Mem{Base: RSI, Disp: 4 * i}, t)
-			for v := 0; v < s.nvec; v++ {
-				VFMADD231PS(bregs[v], t, acc(i, v))
+			for off := 0; off < s.nvec*vbytes; off += 64 {
+				PREFETCHT0(Mem{Base: R11, Disp: off})
+			}
+			if i+1 < r {
+				ADDQ(ldc, R11)
 			}
 		}
-		ADDQ(R8, RSI)
-		ADDQ(R9, RDI)
+		// step emits one k step reading a at base+idx*1 and b likewise (idx may be nil).
+		step := func(aIdx, bIdx Register) {
+			for v := 0; v < s.nvec; v++ {
+				m := Mem{Base: RDI, Disp: v * vbytes}
+				if bIdx != nil {
+					m.Index, m.Scale = bIdx, 1
+				}
+				VMOVUPS(m, bregs[v])
+			}
+			for i := 0; i < r; i++ {
+				t := tregs[i%len(tregs)]
+				m := Mem{Base: RSI, Disp: 4 * i}
+				if aIdx != nil {
+					m.Index, m.Scale = aIdx, 1
+				}
+				VBROADCASTSS(m, t)
+				for v := 0; v < s.nvec; v++ {
+					VFMADD231PS(bregs[v], t, acc(i, v))
+				}
+			}
+		}
+		// Main loop: 4 k steps per iteration; then up to 3 single steps.
+		MOVQ(RCX, R11)
+		SHRQ(U8(2), RCX)
+		ANDQ(U8(3), R11)
+		TESTQ(RCX, RCX)
+		JZ(LabelRef(fmt.Sprintf("tail%d", r)))
+		Label(fmt.Sprintf("loop%d", r))
+		step(nil, nil)
+		step(R8, R9)
+		step(RAX, R12)
+		step(RBX, R13)
+		LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, RSI)
+		LEAQ(Mem{Base: RDI, Index: R9, Scale: 4}, RDI)
 		DECQ(RCX)
 		JNZ(LabelRef(fmt.Sprintf("loop%d", r)))
+		Label(fmt.Sprintf("tail%d", r))
+		TESTQ(R11, R11)
+		JZ(LabelRef(fmt.Sprintf("store%d", r)))
+		Label(fmt.Sprintf("one%d", r))
+		step(nil, nil)
+		ADDQ(R8, RSI)
+		ADDQ(R9, RDI)
+		DECQ(R11)
+		JNZ(LabelRef(fmt.Sprintf("one%d", r)))
 
 		Label(fmt.Sprintf("store%d", r))
 		alpha, beta := bregs[0], bregs[1]
