@@ -61,7 +61,7 @@ func readCIFARBatch(r io.Reader, name string, size int64) (*CIFARBatch, string, 
 	if size >= 0 {
 		want = size
 	}
-	raw, got, err := readExactly(io.TeeReader(r, h), want)
+	raw, got, err := readExactly(io.TeeReader(r, h), want, min(want, 64<<20))
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", name, err)
 	}
@@ -288,10 +288,7 @@ func cifarSplit(batches []*CIFARBatch) Split {
 	labels := make([]uint8, 0, n)
 	off := 0
 	for _, b := range batches {
-		out := x.Data[off : off+len(b.Pixels)]
-		for i, p := range b.Pixels {
-			out[i] = pixelScale[p]
-		}
+		scaleBytes(x.Data[off:off+len(b.Pixels)], b.Pixels)
 		off += len(b.Pixels)
 		labels = append(labels, b.Labels...)
 	}

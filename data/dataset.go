@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/copi-learn/copi/mat32"
 )
@@ -105,9 +106,28 @@ var pixelScale = func() (t [256]float32) {
 // bytesToMatrix converts n rows of d unsigned-byte pixels to a scaled matrix.
 func bytesToMatrix(pix []byte, n, d int) mat32.Matrix {
 	m := mat32.New(n, d)
-	out := m.Data[:len(pix)]
-	for i, b := range pix {
-		out[i] = pixelScale[b]
-	}
+	scaleBytes(m.Data, pix[:n*d])
 	return m
+}
+
+// scaleBytes sets dst[i] = src[i]/255, in parallel for large inputs.
+func scaleBytes(dst []float32, src []byte) {
+	const chunk = 1 << 20
+	if len(src) <= 2*chunk {
+		for i, b := range src {
+			dst[i] = pixelScale[b]
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(src); lo += chunk {
+		hi := min(lo+chunk, len(src))
+		wg.Go(func() {
+			out := dst[lo:hi]
+			for i, b := range src[lo:hi] {
+				out[i] = pixelScale[b]
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -36,7 +36,7 @@ const maxPayload = 16 << 30
 // type, the dimensions, and that the data is exactly as long as the header
 // says: neither truncated nor followed by trailing bytes.
 func ReadIDX(r io.Reader, name string) (*IDX, error) {
-	idx, _, err := readIDX(r, name, -1)
+	idx, _, err := readIDX(r, name, -1, -1)
 	return idx, err
 }
 
@@ -57,11 +57,27 @@ func readIDXFile(path string) (*IDX, digests, error) {
 		return nil, digests{}, err
 	}
 	defer f.Close()
-	size := int64(-1)
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
+	size, isize := fileSizes(f)
+	return readIDX(f, path, size, isize)
+}
+
+// fileSizes returns the size of a regular file and, when it is gzipped, the
+// size its gzip trailer records for the content (modulo 2³²); -1 if unknown.
+func fileSizes(f *os.File) (size, isize int64) {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return -1, -1
 	}
-	return readIDX(f, path, size)
+	size, isize = st.Size(), -1
+	var b [4]byte
+	if size >= 18 {
+		if _, err := f.ReadAt(b[:2], 0); err == nil && b[0] == 0x1f && b[1] == 0x8b {
+			if _, err := f.ReadAt(b[:], size-4); err == nil {
+				isize = int64(binary.LittleEndian.Uint32(b[:]))
+			}
+		}
+	}
+	return size, isize
 }
 
 // sniffGzip wraps r in a gzip reader when it starts with the gzip magic. It
@@ -84,8 +100,10 @@ func sniffGzip(r io.Reader, name string) (io.Reader, bool, error) {
 }
 
 // readIDX reads an IDX stream. fileSize, when known (>= 0) and the data is
-// not compressed, lets truncation be reported before any allocation.
-func readIDX(r io.Reader, name string, fileSize int64) (*IDX, digests, error) {
+// not compressed, lets truncation be reported before any allocation; isize,
+// the gzip trailer's content size, lets the buffer be allocated once when it
+// agrees with the header.
+func readIDX(r io.Reader, name string, fileSize, isize int64) (*IDX, digests, error) {
 	fileHash := sha256.New()
 	teed := io.TeeReader(r, fileHash)
 	content, gz, err := sniffGzip(teed, name)
@@ -130,7 +148,11 @@ func readIDX(r io.Reader, name string, fileSize int64) (*IDX, digests, error) {
 		return nil, digests{}, formatErr(name, "truncated: header says %s (%d bytes), file has %d after the %d-byte header",
 			describeDims(dims), want, fileSize-headerLen, headerLen)
 	}
-	payload, got, err := readExactly(cr, want)
+	prealloc := min(want, 16<<20)
+	if (!gz && fileSize >= 0) || (gz && isize >= 0 && uint32(want+headerLen) == uint32(isize)) {
+		prealloc = want
+	}
+	payload, got, err := readExactly(cr, want, prealloc)
 	if err != nil {
 		return nil, digests{}, readErr(name, gz, err, "reading data")
 	}
@@ -160,9 +182,11 @@ func readIDX(r io.Reader, name string, fileSize int64) (*IDX, digests, error) {
 // readExactly reads want bytes from r. It returns fewer (and a nil error) when
 // r ends early. Allocation grows with the data actually read, so a header
 // that lies about the size cannot make it allocate much more than the input.
-func readExactly(r io.Reader, want int64) ([]byte, int64, error) {
+//
+// prealloc is the initial capacity: up to want when the size is trusted.
+func readExactly(r io.Reader, want, prealloc int64) ([]byte, int64, error) {
 	const chunk = 16 << 20
-	buf := make([]byte, 0, min(want, chunk))
+	buf := make([]byte, 0, min(want, prealloc))
 	for int64(len(buf)) < want {
 		if len(buf) == cap(buf) {
 			next := min(want, max(int64(cap(buf))*2, chunk))

@@ -179,11 +179,8 @@ func loadIDXDir(ctx context.Context, dir string, info *Info) (*Dataset, error) {
 				return
 			}
 			defer f.Close()
-			size := int64(-1)
-			if st, err := f.Stat(); err == nil {
-				size = st.Size()
-			}
-			idx, d, err := readIDX(ctxReader{ctx, f}, p, size)
+			size, isize := fileSizes(f)
+			idx, d, err := readIDX(ctxReader{ctx, f}, p, size, isize)
 			if err != nil {
 				errs[i] = err
 				return

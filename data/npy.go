@@ -129,7 +129,7 @@ func ReadNPY(r io.Reader, name string) (*NPY, error) {
 		}
 		want *= int64(d)
 	}
-	data, got, err := readExactly(br, want)
+	data, got, err := readExactly(br, want, min(want, 16<<20))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -28,7 +28,7 @@ func Sample() (*Dataset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded sample: %w", err)
 		}
-		idx, _, err := readIDX(bytes.NewReader(raw), names[i], -1)
+		idx, _, err := readIDX(bytes.NewReader(raw), names[i], -1, -1)
 		if err != nil {
 			return nil, err
 		}
