@@ -87,14 +87,14 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 				beta = 1
 			}
 			if j.packB {
-				packB(w.bufB, j.b, j.tB, pc, kc, jc, nc, nr)
+				packB(w.bufB, j.b, j.tB, pc, kc, jc, nc, nr, kn.transpose)
 			} else if rem := nc % nr; rem != 0 {
-				packB(w.edge, j.b, NoTrans, pc, kc, jc+nc-rem, rem, nr)
+				packB(w.edge, j.b, NoTrans, pc, kc, jc+nc-rem, rem, nr, nil)
 			}
 			for ic := i0; ic < i1; ic += mc0 {
 				mc := min(mc0, i1-ic)
 				if j.packA {
-					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, mr)
+					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, mr, kn.transpose)
 				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)

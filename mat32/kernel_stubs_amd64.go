@@ -21,3 +21,8 @@ func fmaPeakAVX512(n int)
 //
 //go:noescape
 func fmaPeakAVX2(n int)
+
+// transposeAVX512 transposes blocks×k16 blocks of 16×16 values from src into dst.
+//
+//go:noescape
+func transposeAVX512(dst *float32, ldd int, src *float32, lds int, blocks int, k16 int)

@@ -8,7 +8,7 @@ package mat32
 // packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into dst as ⌈mc/mr⌉ panels
 // of kc×mr values each. The last panel's unused rows are left as they were: the kernel is
 // told how many rows are valid and never reads them.
-func packA(dst []float32, a Matrix, tA Transpose, i0, mc, p0, kc, mr int) {
+func packA(dst []float32, a Matrix, tA Transpose, i0, mc, p0, kc, mr int, tr transposer) {
 	for q := 0; q*mr < mc; q++ {
 		rows := min(mr, mc-q*mr)
 		panel := dst[q*kc*mr : (q+1)*kc*mr]
@@ -18,21 +18,21 @@ func packA(dst []float32, a Matrix, tA Transpose, i0, mc, p0, kc, mr int) {
 			copyRuns(panel, mr, a.Data, p0*a.Stride+i, a.Stride, rows, kc)
 		} else {
 			// op(A)(i, p) = A[i, p]: transpose rows of A into the panel.
-			transposeRuns(panel, mr, a.Data, i*a.Stride+p0, a.Stride, rows, kc)
+			transposeRuns(panel, mr, a.Data, i*a.Stride+p0, a.Stride, rows, kc, tr)
 		}
 	}
 }
 
 // packB packs rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst as ⌈nc/nr⌉ panels
 // of kc×nr values each. The last panel is padded with zeros to nr columns.
-func packB(dst []float32, b Matrix, tB Transpose, p0, kc, j0, nc, nr int) {
+func packB(dst []float32, b Matrix, tB Transpose, p0, kc, j0, nc, nr int, tr transposer) {
 	for q := 0; q*nr < nc; q++ {
 		cols := min(nr, nc-q*nr)
 		panel := dst[q*kc*nr : (q+1)*kc*nr]
 		j := j0 + q*nr
 		if tB {
 			// op(B)(p, j) = B[j, p]: transpose rows of B into the panel.
-			transposeRuns(panel, nr, b.Data, j*b.Stride+p0, b.Stride, cols, kc)
+			transposeRuns(panel, nr, b.Data, j*b.Stride+p0, b.Stride, cols, kc, tr)
 		} else {
 			copyRuns(panel, nr, b.Data, p0*b.Stride+j, b.Stride, cols, kc)
 		}
@@ -53,9 +53,30 @@ func copyRuns(dst []float32, ld int, src []float32, start, stride, w, kc int) {
 	}
 }
 
+// transposer transposes blocks×k16 blocks of 16×16 values (see transposeAVX512): the block
+// at src rows 16h.., columns 16q.. goes to dst rows 16q.., columns 16h... Strides in elements.
+type transposer func(dst *float32, ldd int, src *float32, lds int, blocks, k16 int)
+
 // transposeRuns writes w rows of kc values, row r starting at src[start+r*stride], to
-// dst[r + p*ld] for p < kc: the transposition of a w×kc block into kc×ld layout.
-func transposeRuns(dst []float32, ld int, src []float32, start, stride, w, kc int) {
+// dst[r + p*ld] for p < kc: the transposition of a w×kc block into kc×ld layout. With a
+// transposer, whole 16×16 blocks go through it and only the edges are done in Go.
+func transposeRuns(dst []float32, ld int, src []float32, start, stride, w, kc int, tr transposer) {
+	if tr != nil && w >= 16 && kc >= 16 {
+		w16, k16 := w/16*16, kc/16
+		tr(&dst[0], ld, &src[start], stride, w16/16, k16)
+		if k16*16 < kc {
+			transposeRunsGo(dst[k16*16*ld:], ld, src, start+k16*16, stride, w16, kc-k16*16)
+		}
+		if w16 < w {
+			transposeRunsGo(dst[w16:], ld, src, start+w16*stride, stride, w-w16, kc)
+		}
+		return
+	}
+	transposeRunsGo(dst, ld, src, start, stride, w, kc)
+}
+
+// transposeRunsGo is the portable transposeRuns.
+func transposeRunsGo(dst []float32, ld int, src []float32, start, stride, w, kc int) {
 	if kc == 0 {
 		return
 	}

@@ -41,6 +41,7 @@ func main() {
 	kernel(avx2)
 	peak(avx512)
 	peak(avx2)
+	transpose16()
 	Generate()
 }
 
@@ -210,4 +211,86 @@ func paramAddr(name string) Mem {
 		panic(err)
 	}
 	return b.Addr
+}
+
+// transpose16 emits transposeAVX512(dst, ldd, src, lds, blocks, k16): for each of k16 column
+// blocks q and each of blocks row blocks h, the 16×16 block of src at rows 16h.., columns
+// 16q.. is written transposed to dst at rows 16q.., columns 16h... Strides are in elements.
+// This is the fast path of packing a transposed operand.
+func transpose16() {
+	TEXT("transposeAVX512", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, blocks, k16 int)")
+	Pragma("noescape")
+	Doc("transposeAVX512 transposes blocks×k16 blocks of 16×16 values from src into dst.")
+	dst := Load(Param("dst"), RDI)
+	ldd := Load(Param("ldd"), R8)
+	src := Load(Param("src"), RSI)
+	lds := Load(Param("lds"), R9)
+	blocks := Load(Param("blocks"), R10)
+	k16 := Load(Param("k16"), RCX)
+	SHLQ(U8(2), ldd)
+	SHLQ(U8(2), lds)
+	TESTQ(k16, k16)
+	JZ(LabelRef("done"))
+	TESTQ(blocks, blocks)
+	JZ(LabelRef("done"))
+	r := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
+	t := []VecPhysical{Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+	// Outer loop over column blocks q (src advances 64 bytes, dst 16 rows).
+	Label("qloop")
+	MOVQ(src, R11) // source of row block h
+	MOVQ(dst, RDX) // destination of row block h (dst columns 16h..)
+	MOVQ(blocks, RAX)
+	Label("hloop")
+	MOVQ(R11, RBX)
+	for i := 0; i < 16; i++ {
+		VMOVUPS(Mem{Base: RBX}, r[i])
+		if i < 15 {
+			ADDQ(lds, RBX)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+	}
+	for i := 0; i < 4; i++ {
+		VUNPCKLPD(t[4*i+2], t[4*i], r[4*i])
+		VUNPCKHPD(t[4*i+2], t[4*i], r[4*i+1])
+		VUNPCKLPD(t[4*i+3], t[4*i+1], r[4*i+2])
+		VUNPCKHPD(t[4*i+3], t[4*i+1], r[4*i+3])
+	}
+	for half := 0; half < 2; half++ {
+		o := 8 * half
+		for i := 0; i < 4; i++ {
+			VSHUFF32X4(U8(0x88), r[o+i+4], r[o+i], t[o+i])
+			VSHUFF32X4(U8(0xdd), r[o+i+4], r[o+i], t[o+i+4])
+		}
+	}
+	for i := 0; i < 8; i++ {
+		VSHUFF32X4(U8(0x88), t[i+8], t[i], r[i])
+		VSHUFF32X4(U8(0xdd), t[i+8], t[i], r[i+8])
+	}
+	MOVQ(RDX, RBX)
+	for i := 0; i < 16; i++ {
+		VMOVUPS(r[i], Mem{Base: RBX})
+		if i < 15 {
+			ADDQ(ldd, RBX)
+		}
+	}
+	// Next row block: 16 source rows down, 16 destination columns right.
+	MOVQ(lds, RBX)
+	SHLQ(U8(4), RBX)
+	ADDQ(RBX, R11)
+	ADDQ(U8(64), RDX)
+	DECQ(RAX)
+	JNZ(LabelRef("hloop"))
+	// Next column block: 16 source columns right, 16 destination rows down.
+	ADDQ(U8(64), src)
+	MOVQ(ldd, RBX)
+	SHLQ(U8(4), RBX)
+	ADDQ(RBX, dst)
+	DECQ(k16)
+	JNZ(LabelRef("qloop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
