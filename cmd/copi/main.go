@@ -46,5 +46,6 @@ post-synaptic activity, nudged by a top-down perturbation.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newDataCmd())
 	return root
 }
