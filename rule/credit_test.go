@@ -292,3 +292,22 @@ func TestOutputDerivativeQuirk(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedbackInitUniform: FeedbackInit "uniform" draws B in ±1/√n_lower (Nøkland's DFA), with
+// values spread over the range.
+func TestFeedbackInitUniform(t *testing.T) {
+	e := testEngine(t)
+	for _, name := range []string{"fa", "dfa"} {
+		l := build(t, e, name, setup{sizes: []int{6, 20, 20, 3}, seed: 2, cfg: func(c *Config) { c.FeedbackInit = "uniform" }})
+		for i, b := range l.Feedback {
+			if b.Data == nil {
+				continue
+			}
+			lim := 1 / math.Sqrt(float64(b.Rows))
+			m := maxAbs(fromM(b).v)
+			if m > lim || m < 0.8*lim {
+				t.Errorf("%s B_%d: max |b| %.3g, want just under %.3g", name, i, m, lim)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/copi-learn/copi/mat32"
@@ -19,12 +20,17 @@ import (
 func TestDecorrelationFastFormMatchesDirect(t *testing.T) {
 	e := testEngine(t)
 	const eta, kappa = 0.05, 0.3
-	for _, variant := range []string{"default", "bio", "whiten"} {
+	for _, variant := range []string{"default", "bio", "whiten", "default/lr-from-weights"} {
 		t.Run(variant, func(t *testing.T) {
+			variant, inherit := strings.CutSuffix(variant, "/lr-from-weights")
 			l := build(t, e, "copi-bp", setup{batch: 9, seed: 4, cfg: func(c *Config) {
 				c.Decorrelation.Variant = variant
 				c.Decorrelation.LR = eta
 				c.Decorrelation.Kappa = kappa
+				if inherit { // LR 0: R learns at the weights' rate, as in the COPI reference
+					c.Decorrelation.LR = 0
+					c.Optimizer.LR = eta
+				}
 			}})
 			rng := rand.New(rand.NewPCG(8, 8))
 			randomizeR(l.Net, rng, 0.4)

@@ -377,9 +377,11 @@ func scaled(d dm, s float64) []float64 {
 
 // ---- building learners and data ----
 
-func testEngine(t testing.TB) *mat32.Engine {
+func testEngine(t testing.TB) *mat32.Engine { return testEngineThreads(t, 1) }
+
+func testEngineThreads(t testing.TB, threads int) *mat32.Engine {
 	t.Helper()
-	e, err := mat32.NewEngine(mat32.Options{Threads: 1})
+	e, err := mat32.NewEngine(mat32.Options{Threads: threads})
 	if err != nil {
 		t.Fatal(err)
 	}

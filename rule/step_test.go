@@ -15,9 +15,16 @@ import (
 
 // TestStepDoesNotAllocate: after a warm-up a training step allocates nothing, for each kind
 // of rule and optimiser path (fused SGD, Adam, momentum, biases, row-subsampled whitening).
-// Catches per-step make/append/closures and interface boxing in the hot loop.
+// Catches per-step make/append/closures and interface boxing in the hot loop (and, with 3
+// threads, allocations in the engine's work distribution).
 func TestStepDoesNotAllocate(t *testing.T) {
-	e := testEngine(t)
+	for _, threads := range []int{1, 3} {
+		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) { testStepDoesNotAllocate(t, threads) })
+	}
+}
+
+func testStepDoesNotAllocate(t *testing.T, threads int) {
+	e := testEngineThreads(t, threads)
 	type tc struct {
 		name string
 		rule string
@@ -105,9 +112,10 @@ func paramBytes(t *testing.T, l *Learner) []byte {
 
 // TestReproducible: two learners built from the same seed and fed the same batches end with
 // bit-identical parameters, for rules with random feedback, row subsampling and Adam.
-// Catches randomness from a global source, the clock or map order.
+// Catches randomness from a global source, the clock or map order, also with several
+// engine threads.
 func TestReproducible(t *testing.T) {
-	e := testEngine(t)
+	e := testEngineThreads(t, 3)
 	cfgs := map[string]func(*Config){
 		"copi-fa": func(c *Config) { c.Decorrelation.Fraction = 0.5 },
 		"copi-dfa": func(c *Config) {
