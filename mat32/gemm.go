@@ -27,8 +27,9 @@ const (
 	// directAMaxN: Aᵀ is read in place unless op(B) has more columns than this, i.e. unless
 	// each A panel would be streamed so many times that a compact packed copy pays off.
 	directAMaxN = 1024
-	// directBMaxM: B is read in place unless op(A) has more rows than this.
-	directBMaxM = 1 << 30
+	// directBMaxM: B is read in place unless op(A) has more rows than this. Few rows mean
+	// few passes over each B panel, and then a packed copy costs more than it saves.
+	directBMaxM = 512
 )
 
 // plan fills in the packing decisions of j from its shapes.
@@ -64,8 +65,8 @@ func grow(buf []float32, n int) []float32 {
 func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 	kn := j.kern
 	mr, nr := kn.mr, kn.nr
-	kc0 := min(kn.kc, j.k)
-	mc0 := min(kn.mc, roundUp(i1-i0, mr))
+	kc0 := blockDepth(j.k, kn.kc)
+	mc0 := roundUp(blockDepth(i1-i0, kn.mc), mr)
 	nc0 := min(kn.nc, roundUp(j1-j0, nr))
 	if j.packA {
 		w.bufA = grow(w.bufA, mc0*kc0)
@@ -144,6 +145,15 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// blockDepth splits k into the fewest blocks of at most kcMax and returns their common
+// depth (the last block may be shorter), a multiple of 4 where possible. Balanced blocks
+// avoid a short last block whose C update would cost as much as a full one.
+func blockDepth(k, kcMax int) int {
+	nb := (k + kcMax - 1) / kcMax
+	kc := roundUp((k+nb-1)/nb, 4)
+	return min(kc, kcMax, k)
+}
 
 // scaleC sets C = beta·C; beta == 0 clears C without reading it.
 func scaleC(beta float32, c Matrix) {

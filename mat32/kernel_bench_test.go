@@ -13,10 +13,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 			for i := range a {
 				a[i] = 1
 			}
-			for b.Loop() {
-				kn.fn(kn.mr, kc, &a[0], kn.mr*4, &bb[0], kn.nr*4, &c[0], kn.nr, 1, 1)
-			}
-			b.ReportMetric(2*float64(kc*kn.mr*kn.nr)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			cpuRate(b, 2*float64(kc*kn.mr*kn.nr), func() { kn.fn(kn.mr, kc, &a[0], kn.mr*4, &bb[0], kn.nr*4, &c[0], kn.nr, 1, 1) })
 		})
 	}
 }
