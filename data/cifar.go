@@ -57,11 +57,11 @@ func readCIFARBatch(r io.Reader, name string, size int64) (*CIFARBatch, string, 
 		}
 	}
 	h := sha256.New()
-	want := int64(maxPayload)
+	want, prealloc := int64(maxPayload), int64(1<<20)
 	if size >= 0 {
-		want = size
+		want, prealloc = size, size
 	}
-	raw, got, err := readExactly(io.TeeReader(r, h), want, min(want, 64<<20))
+	raw, got, err := readExactly(io.TeeReader(r, h), want, prealloc)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", name, err)
 	}

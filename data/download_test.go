@@ -239,3 +239,30 @@ func TestDefaultCacheDir(t *testing.T) {
 		}
 	}
 }
+
+func TestGetCIFARArchive(t *testing.T) {
+	files := cifarFiles()
+	tgz := cifarTarGz(t, files)
+	srv, _ := server(t, map[string][]byte{"cifar-10-binary.tar.gz": tgz})
+	info := cifarInfo()
+	info.TrainN, info.TestN = 15, 2
+	info.Files[0].URLs = []string{srv.URL + "/cifar-10-binary.tar.gz"}
+	info.Files[0].Size, info.Files[0].SHA256 = int64(len(tgz)), sha(tgz)
+	for i := range info.Members {
+		info.Members[i].SHA256 = sha(files[info.Members[i].Name])
+	}
+	opts := isolated(t)
+	ds, err := getInfo(context.Background(), info, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Train.Len() != 15 || !ds.Files[0].Verified || !strings.HasSuffix(ds.Files[0].Path, "cifar10/cifar-10-binary.tar.gz") {
+		t.Fatalf("got %v %+v", ds, ds.Files)
+	}
+	// The registered counts are enforced: the real CIFAR-10 has 50000/10000.
+	_, err = loadRegistered(context.Background(), cifarInfo(), opts)
+	wantErr(t, err, "SHA-256 mismatch")
+	info.TrainN = 50000
+	_, err = loadRegistered(context.Background(), info, opts)
+	wantErr(t, err, "15 train / 2 test examples, want 50000 / 2")
+}

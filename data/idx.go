@@ -148,7 +148,7 @@ func readIDX(r io.Reader, name string, fileSize, isize int64) (*IDX, digests, er
 		return nil, digests{}, formatErr(name, "truncated: header says %s (%d bytes), file has %d after the %d-byte header",
 			describeDims(dims), want, fileSize-headerLen, headerLen)
 	}
-	prealloc := min(want, 16<<20)
+	prealloc := min(want, 1<<20)
 	if (!gz && fileSize >= 0) || (gz && isize >= 0 && uint32(want+headerLen) == uint32(isize)) {
 		prealloc = want
 	}
@@ -185,11 +185,10 @@ func readIDX(r io.Reader, name string, fileSize, isize int64) (*IDX, digests, er
 //
 // prealloc is the initial capacity: up to want when the size is trusted.
 func readExactly(r io.Reader, want, prealloc int64) ([]byte, int64, error) {
-	const chunk = 16 << 20
 	buf := make([]byte, 0, min(want, prealloc))
 	for int64(len(buf)) < want {
 		if len(buf) == cap(buf) {
-			next := min(want, max(int64(cap(buf))*2, chunk))
+			next := min(want, max(int64(cap(buf))*2, 4096))
 			nb := make([]byte, len(buf), next)
 			copy(nb, buf)
 			buf = nb

@@ -34,6 +34,8 @@ import (
 //     is empty: use ValidationSplit) or
 //     "train_x.npy,train_y.npy,test_x.npy,test_y.npy".
 //
+// A bare word that is a registered name means the registered dataset even if
+// a directory of that name exists; write "./mnist" for the directory.
 // Data from a path is not checksummed (there is nothing to compare with)
 // but is validated as thoroughly as registered data.
 func Load(ctx context.Context, spec string, opts Options) (*Dataset, error) {

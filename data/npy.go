@@ -129,7 +129,7 @@ func ReadNPY(r io.Reader, name string) (*NPY, error) {
 		}
 		want *= int64(d)
 	}
-	data, got, err := readExactly(br, want, min(want, 16<<20))
+	data, got, err := readExactly(br, want, 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -356,8 +356,8 @@ func ReadNPYFile(path string) (*NPY, error) {
 // are N×H×W×C (the NumPy/Keras convention, converted to channel-major)
 // unless the last axis is longer than 4 and axis 1 is at most 4, in which
 // case they are N×C×H×W (the PyTorch convention) and kept as they are.
-// Integer and bool arrays are pixels 0…255, scaled by 1/255; float arrays are
-// used as they are and must be finite.
+// Integer arrays are pixels 0…255, scaled by 1/255; bool arrays become 0 and
+// 1; float arrays are used as they are and must be finite.
 func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, err error) {
 	s := a.Shape
 	nhwc := false
@@ -386,6 +386,8 @@ func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, err error) {
 	switch {
 	case a.kind == 'u' && a.size == 1:
 		conv = func(i int) (float32, error) { return pixelScale[a.Data[i]], nil }
+	case a.kind == 'b':
+		conv = func(i int) (float32, error) { return float32(min(a.Data[i], 1)), nil }
 	case a.kind == 'f':
 		conv = func(i int) (float32, error) {
 			v := a.Float(i)
