@@ -43,22 +43,26 @@ func Copy(dst, src Matrix) {
 
 // Scale multiplies every element of m by alpha.
 func Scale(alpha float32, m Matrix) {
+	if d, ok := flat(m); ok {
+		scaleBy(d, alpha)
+		return
+	}
 	for i := 0; i < m.Rows; i++ {
-		r := m.Row(i)
-		for j := range r {
-			r[j] *= alpha
-		}
+		scaleBy(m.Row(i), alpha)
 	}
 }
 
 // Axpy computes y += alpha*x element-wise.
 func Axpy(alpha float32, x, y Matrix) {
 	mustSameShape("Axpy", x, y)
-	for i := 0; i < y.Rows; i++ {
-		xr, yr := x.Row(i), y.Row(i)
-		for j := range yr {
-			yr[j] += alpha * xr[j]
+	if yd, ok := flat(y); ok {
+		if xd, ok := flat(x); ok {
+			axpyTo(yd, alpha, xd)
+			return
 		}
+	}
+	for i := 0; i < y.Rows; i++ {
+		axpyTo(y.Row(i), alpha, x.Row(i))
 	}
 }
 
@@ -66,36 +70,21 @@ func Axpy(alpha float32, x, y Matrix) {
 func Add(dst, a, b Matrix) {
 	mustSameShape("Add", dst, a)
 	mustSameShape("Add", dst, b)
-	for i := 0; i < dst.Rows; i++ {
-		d, ar, br := dst.Row(i), a.Row(i), b.Row(i)
-		for j := range d {
-			d[j] = ar[j] + br[j]
-		}
-	}
+	binary(dst, a, b, opAdd)
 }
 
 // Sub computes dst = a - b element-wise; dst may alias a or b.
 func Sub(dst, a, b Matrix) {
 	mustSameShape("Sub", dst, a)
 	mustSameShape("Sub", dst, b)
-	for i := 0; i < dst.Rows; i++ {
-		d, ar, br := dst.Row(i), a.Row(i), b.Row(i)
-		for j := range d {
-			d[j] = ar[j] - br[j]
-		}
-	}
+	binary(dst, a, b, opSub)
 }
 
 // Hadamard computes dst = a ⊙ b (element-wise product); dst may alias a or b.
 func Hadamard(dst, a, b Matrix) {
 	mustSameShape("Hadamard", dst, a)
 	mustSameShape("Hadamard", dst, b)
-	for i := 0; i < dst.Rows; i++ {
-		d, ar, br := dst.Row(i), a.Row(i), b.Row(i)
-		for j := range d {
-			d[j] = ar[j] * br[j]
-		}
-	}
+	binary(dst, a, b, opMul)
 }
 
 // AddRowVector adds v (length m.Cols) to every row of m: broadcasting a row.
@@ -105,9 +94,7 @@ func AddRowVector(m Matrix, v []float32) {
 	}
 	for i := 0; i < m.Rows; i++ {
 		r := m.Row(i)
-		for j := range r {
-			r[j] += v[j]
-		}
+		binaryTo(r, r, v, opAdd)
 	}
 }
 
@@ -118,9 +105,7 @@ func ScaleColumns(m Matrix, s []float32) {
 	}
 	for i := 0; i < m.Rows; i++ {
 		r := m.Row(i)
-		for j := range r {
-			r[j] *= s[j]
-		}
+		binaryTo(r, r, s, opMul)
 	}
 }
 
@@ -130,11 +115,7 @@ func ScaleRows(m Matrix, s []float32) {
 		panic(fmt.Sprintf("mat32: ScaleRows: vector of %d for %d rows", len(s), m.Rows))
 	}
 	for i := 0; i < m.Rows; i++ {
-		r := m.Row(i)
-		si := s[i]
-		for j := range r {
-			r[j] *= si
-		}
+		scaleBy(m.Row(i), s[i])
 	}
 }
 
@@ -216,10 +197,7 @@ func AddOuter(alpha float32, x, y []float32, c Matrix) {
 		if a == 0 {
 			continue
 		}
-		r := c.Row(i)
-		for j, yj := range y {
-			r[j] += a * yj
-		}
+		axpyTo(c.Row(i), a, y)
 	}
 }
 
@@ -258,4 +236,19 @@ func Dot(a, b Matrix) float64 {
 		}
 	}
 	return s
+}
+
+// binary computes dst = a op b element-wise, over whole matrices when all are contiguous.
+func binary(dst, a, b Matrix, op binaryOp) {
+	if d, ok := flat(dst); ok {
+		if ad, ok := flat(a); ok {
+			if bd, ok := flat(b); ok {
+				binaryTo(d, ad, bd, op)
+				return
+			}
+		}
+	}
+	for i := 0; i < dst.Rows; i++ {
+		binaryTo(dst.Row(i), a.Row(i), b.Row(i), op)
+	}
 }
