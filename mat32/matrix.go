@@ -1,14 +1,3 @@
-// Package mat32 is copi's float32 matrix engine: a row-major matrix view type, GEMM in every
-// transpose combination, and the element-wise maps and reductions that training needs.
-//
-// Everything here knows nothing about learning. Operations write into destinations that the
-// caller owns, so a training step that reuses its buffers allocates nothing.
-//
-// GEMM runs on an [Engine], which owns a persistent worker pool and per-worker packing
-// buffers. The engine picks its micro-kernel once, at construction, from the CPU's features
-// (AVX-512, AVX2+FMA, or portable Go); the choice can be forced for tests. For a given
-// thread count results are bit-for-bit reproducible: the work split depends only on the
-// shapes and the thread count, never on timing.
 package mat32
 
 import "fmt"

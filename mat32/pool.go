@@ -57,7 +57,7 @@ func (p *pool) stop() {
 // The split depends only on the shapes and the thread count, and k is never split, so
 // every element of C is summed in the same order whatever the thread count.
 func splitWork(tasks []task, m, n, threads, mr, nr int) int {
-	if n >= m {
+	if n > m {
 		return splitRange(tasks, n, threads, nr, func(a, b int) task { return task{0, m, a, b} })
 	}
 	return splitRange(tasks, m, threads, mr, func(a, b int) task { return task{a, b, 0, n} })
