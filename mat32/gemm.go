@@ -95,7 +95,7 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 			for ic := i0; ic < i1; ic += mc0 {
 				mc := min(mc0, i1-ic)
 				if j.packA {
-					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, mr, kn.transpose)
+					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, mr, kn.transpose, kn.transposeMR)
 				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)

@@ -25,6 +25,8 @@ type kernel struct {
 	// transpose, if not nil, is a fast 16×16-block transposition for packing transposed
 	// operands with the same instruction set as the kernel.
 	transpose transposer
+	// transposeMR, if not nil, packs a whole mr-row panel of an untransposed A.
+	transposeMR panelTransposer
 }
 
 // genericKernel is the portable pure-Go micro-kernel.

@@ -26,3 +26,8 @@ func fmaPeakAVX2(n int)
 //
 //go:noescape
 func transposeAVX512(dst *float32, ldd int, src *float32, lds int, blocks int, k16 int)
+
+// transpose12AVX512 transposes k16 blocks of 12×16 values from src into 16×12 blocks of dst.
+//
+//go:noescape
+func transpose12AVX512(dst *float32, ldd int, src *float32, lds int, k16 int)

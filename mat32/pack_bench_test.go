@@ -15,8 +15,9 @@ func BenchmarkPack(b *testing.B) {
 		name string
 		run  func()
 	}{
-		{"A_NoTrans_12", func() { packA(dst, src, NoTrans, 0, 480, 0, kc, 12, nil) }},
-		{"A_Trans_12", func() { packA(dst, src, Trans, 0, 480, 0, kc, 12, nil) }},
+		{"A_NoTrans_12", func() { packA(dst, src, NoTrans, 0, 480, 0, kc, 12, nil, nil) }},
+		{"A_NoTrans_12_asm", func() { packA(dst, src, NoTrans, 0, 480, 0, kc, 12, nil, archKernels[0].transposeMR) }},
+		{"A_Trans_12", func() { packA(dst, src, Trans, 0, 480, 0, kc, 12, nil, nil) }},
 		{"B_NoTrans_32", func() { packB(dst, src, NoTrans, 0, kc, 0, 480, 32, nil) }},
 		{"B_Trans_32", func() { packB(dst, src, Trans, 0, kc, 0, 480, 32, nil) }},
 		{"B_Trans_32_asm", func() { packB(dst, src, Trans, 0, kc, 0, 480, 32, fastTransposer()) }},

@@ -36,3 +36,29 @@ func TestTransposeRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestPackAPanelTransposer compares packing 12-row panels of an untransposed A with the
+// assembly panel transposition and without.
+func TestPackAPanelTransposer(t *testing.T) {
+	var trMR panelTransposer
+	for _, k := range archKernels {
+		if k.transposeMR != nil && k.mr == 12 {
+			trMR = k.transposeMR
+		}
+	}
+	if trMR == nil {
+		t.Skip("no panel transposer on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(13, 13))
+	src := randView(rng, 60, 90, 5)
+	for _, c := range [][3]int{{12, 16, 0}, {24, 37, 3}, {50, 80, 1}, {7, 20, 2}, {36, 15, 0}} {
+		mc, kc, p0 := c[0], c[1], c[2]
+		want := make([]float32, 60*90)
+		got := make([]float32, 60*90)
+		packA(want, src, NoTrans, 2, mc, p0, kc, 12, nil, nil)
+		packA(got, src, NoTrans, 2, mc, p0, kc, 12, nil, trMR)
+		if !slices.Equal(want, got) {
+			t.Fatalf("mc=%d kc=%d p0=%d: packed panels differ", mc, kc, p0)
+		}
+	}
+}

@@ -42,6 +42,7 @@ func main() {
 	peak(avx512)
 	peak(avx2)
 	transpose16()
+	transpose12()
 	Generate()
 }
 
@@ -248,27 +249,7 @@ func transpose16() {
 			ADDQ(lds, RBX)
 		}
 	}
-	for i := 0; i < 8; i++ {
-		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
-		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
-	}
-	for i := 0; i < 4; i++ {
-		VUNPCKLPD(t[4*i+2], t[4*i], r[4*i])
-		VUNPCKHPD(t[4*i+2], t[4*i], r[4*i+1])
-		VUNPCKLPD(t[4*i+3], t[4*i+1], r[4*i+2])
-		VUNPCKHPD(t[4*i+3], t[4*i+1], r[4*i+3])
-	}
-	for half := 0; half < 2; half++ {
-		o := 8 * half
-		for i := 0; i < 4; i++ {
-			VSHUFF32X4(U8(0x88), r[o+i+4], r[o+i], t[o+i])
-			VSHUFF32X4(U8(0xdd), r[o+i+4], r[o+i], t[o+i+4])
-		}
-	}
-	for i := 0; i < 8; i++ {
-		VSHUFF32X4(U8(0x88), t[i+8], t[i], r[i])
-		VSHUFF32X4(U8(0xdd), t[i+8], t[i], r[i+8])
-	}
+	transposeStages(r, t)
 	MOVQ(RDX, RBX)
 	for i := 0; i < 16; i++ {
 		VMOVUPS(r[i], Mem{Base: RBX})
@@ -293,4 +274,80 @@ func transpose16() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// transpose12 emits transpose12AVX512(dst, ldd, src, lds, k16): for each of k16 column blocks
+// q, the 12×16 block of src at columns 16q.. (12 rows) is written transposed to dst rows
+// 16q.. (12 values each, masked stores). This packs 12-row panels of an untransposed A.
+func transpose12() {
+	TEXT("transpose12AVX512", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, k16 int)")
+	Pragma("noescape")
+	Doc("transpose12AVX512 transposes k16 blocks of 12×16 values from src into 16×12 blocks of dst.")
+	dst := Load(Param("dst"), RDI)
+	ldd := Load(Param("ldd"), R8)
+	src := Load(Param("src"), RSI)
+	lds := Load(Param("lds"), R9)
+	k16 := Load(Param("k16"), RCX)
+	SHLQ(U8(2), ldd)
+	SHLQ(U8(2), lds)
+	TESTQ(k16, k16)
+	JZ(LabelRef("done"))
+	MOVL(U32(0x0fff), EAX)
+	KMOVW(EAX, K1)
+	r := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
+	t := []VecPhysical{Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+	Label("qloop")
+	MOVQ(src, RBX)
+	for i := 0; i < 12; i++ {
+		VMOVUPS(Mem{Base: RBX}, r[i])
+		if i < 11 {
+			ADDQ(lds, RBX)
+		}
+	}
+	for i := 12; i < 16; i++ {
+		VPXORD(r[i], r[i], r[i])
+	}
+	transposeStages(r, t)
+	MOVQ(dst, RBX)
+	for i := 0; i < 16; i++ {
+		VMOVUPS(r[i], K1, Mem{Base: RBX})
+		if i < 15 {
+			ADDQ(ldd, RBX)
+		}
+	}
+	ADDQ(U8(64), src)
+	MOVQ(ldd, RBX)
+	SHLQ(U8(4), RBX)
+	ADDQ(RBX, dst)
+	DECQ(k16)
+	JNZ(LabelRef("qloop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// transposeStages transposes the 16×16 block held in rows r (one zmm per row) in place,
+// using t as scratch: 64 shuffles in four stages.
+func transposeStages(r, t []VecPhysical) {
+	for i := 0; i < 8; i++ {
+		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+	}
+	for i := 0; i < 4; i++ {
+		VUNPCKLPD(t[4*i+2], t[4*i], r[4*i])
+		VUNPCKHPD(t[4*i+2], t[4*i], r[4*i+1])
+		VUNPCKLPD(t[4*i+3], t[4*i+1], r[4*i+2])
+		VUNPCKHPD(t[4*i+3], t[4*i+1], r[4*i+3])
+	}
+	for half := 0; half < 2; half++ {
+		o := 8 * half
+		for i := 0; i < 4; i++ {
+			VSHUFF32X4(U8(0x88), r[o+i+4], r[o+i], t[o+i])
+			VSHUFF32X4(U8(0xdd), r[o+i+4], r[o+i], t[o+i+4])
+		}
+	}
+	for i := 0; i < 8; i++ {
+		VSHUFF32X4(U8(0x88), t[i+8], t[i], r[i])
+		VSHUFF32X4(U8(0xdd), t[i+8], t[i], r[i+8])
+	}
 }
