@@ -57,7 +57,7 @@ func readCIFARBatch(r io.Reader, name string, size int64) (*CIFARBatch, string, 
 		}
 	}
 	h := sha256.New()
-	want, prealloc := int64(maxPayload), int64(1<<20)
+	want, prealloc := int64(maxPayload), int64(64<<10)
 	if size >= 0 {
 		want, prealloc = size, size
 	}

@@ -195,8 +195,8 @@ func loadIDXDir(ctx context.Context, dir string, info *Info) (*Dataset, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := errors.Join(errs[:]...); err != nil {
-		return nil, firstErr(errs[:])
+	if err := firstErr(errs[:]); err != nil {
+		return nil, err
 	}
 	classes := 0
 	if info != nil {

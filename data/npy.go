@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -342,12 +343,23 @@ func truncate(s string, n int) string {
 
 // ReadNPYFile reads the .npy file at path.
 func ReadNPYFile(path string) (*NPY, error) {
+	a, _, err := readNPYFile(path)
+	return a, err
+}
+
+// readNPYFile reads a .npy file and returns the SHA-256 of its bytes too.
+func readNPYFile(path string) (*NPY, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer f.Close()
-	return ReadNPY(f, path)
+	h := sha256.New()
+	a, err := ReadNPY(io.TeeReader(f, h), path)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, hexSum(h), nil
 }
 
 // npyImages converts an images array to a Split's X and the image shape.
@@ -460,22 +472,21 @@ func npySplit(images, labels *NPY, imagesName, labelsName string) (Split, [3]int
 // a test pair. With no test pair the Test split is empty (use
 // ValidationSplit). Classes is one more than the largest label.
 func LoadNPY(ctx context.Context, trainImages, trainLabels, testImages, testLabels string) (*Dataset, error) {
-	read := func(p string) (*NPY, error) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		return ReadNPYFile(p)
-	}
 	var arrays [4]*NPY
+	var checks []FileCheck
 	for i, p := range []string{trainImages, trainLabels, testImages, testLabels} {
 		if p == "" {
 			continue
 		}
-		a, err := read(p)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		a, sum, err := readNPYFile(p)
 		if err != nil {
 			return nil, err
 		}
 		arrays[i] = a
+		checks = append(checks, FileCheck{Path: p, SHA256: sum})
 	}
 	ds, err := npyDataset(arrays, [4]string{trainImages, trainLabels, testImages, testLabels})
 	if err != nil {
@@ -485,11 +496,7 @@ func LoadNPY(ctx context.Context, trainImages, trainLabels, testImages, testLabe
 	if testImages != "" {
 		ds.Source = filepath.Dir(trainImages)
 	}
-	for _, p := range []string{trainImages, trainLabels, testImages, testLabels} {
-		if p != "" {
-			ds.Files = append(ds.Files, FileCheck{Path: p})
-		}
-	}
+	ds.Files = checks
 	return ds, nil
 }
 

@@ -230,7 +230,11 @@ func printDataset(w io.Writer, ds *data.Dataset) {
 		if !f.Verified {
 			status = "readable (no registered checksum)"
 		}
-		fmt.Fprintf(w, "  %s  %s %s  %s\n", f.Path, what, short(f.SHA256), status)
+		sum := short(f.SHA256)
+		if sum == "" {
+			what, sum = "sha256", "-"
+		}
+		fmt.Fprintf(w, "  %s  %s %s  %s\n", f.Path, what, sum, status)
 	}
 }
 
