@@ -47,18 +47,22 @@ func (a *Adam) Apply(i int, p, g mat32.Matrix) {
 	inv1, inv2 := float32(1/c1), float32(1/c2)
 	lr, eps := float32(a.LR), float32(a.Eps)
 	m, v := a.m[i], a.v[i]
+	wd := a.WeightDecay
 	for r := 0; r < p.Rows; r++ {
 		pr, gr, mr, vr := p.Row(r), g.Row(r), m.Row(r), v.Row(r)
-		for j := range pr {
-			gj := gr[j] + a.WeightDecay*pr[j]
-			mr[j] = b1*mr[j] + (1-b1)*gj
-			vr[j] = b2*vr[j] + (1-b2)*gj*gj
-			mh := mr[j] * inv1
-			vh := vr[j] * inv2
-			pr[j] -= lr * mh / (float32(math.Sqrt(float64(vh))) + eps)
+		gr, mr, vr = gr[:len(pr)], mr[:len(pr)], vr[:len(pr)]
+		for j, pj := range pr {
+			gj := gr[j] + wd*pj
+			mj := b1*mr[j] + (1-b1)*gj
+			vj := b2*vr[j] + (1-b2)*gj*gj
+			mr[j], vr[j] = mj, vj
+			pr[j] = pj - lr*(mj*inv1)/(sqrt32(vj*inv2)+eps)
 		}
 	}
 }
+
+// sqrt32 is a float32 square root (the conversion round trip compiles to one SQRTSD).
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
 // State returns the moments as "m.<i>" and "v.<i>".
 func (a *Adam) State() map[string]mat32.Matrix {

@@ -8,6 +8,6 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure the speed of the matrix engine and of training steps",
 	}
-	cmd.AddCommand(newBenchGemmCmd())
+	cmd.AddCommand(newBenchGemmCmd(), newBenchTrainCmd())
 	return cmd
 }

@@ -45,6 +45,7 @@ post-synaptic activity, nudged by a top-down perturbation.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newCompareCmd(), newPresetsCmd())
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newDataCmd())
 	return root

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/copi-learn/copi/train"
+)
+
+func newTrainCmd() *cobra.Command {
+	var (
+		cf                      configFlags
+		dataSpec, metrics, ckpt string
+		resume                  string
+		threads                 int
+		quiet                   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train one network with one learning rule",
+		Long: `Trains one network and prints a summary table at the end.
+
+The configuration starts from --preset (default mnist/copi-bp: the paper's
+784-500x6-10 network with COPI and backprop perturbations), then applies the keys of
+--config FILE (YAML or JSON, the names of 'copi presets --show P'), then every flag
+you give. Epoch 0 of the presets only trains the decorrelators R (the reference
+schedule); epochs are counted from 0.
+
+--data takes a registered dataset (fashion-mnist, mnist, kmnist, cifar10; see
+'copi data list') or a path (a directory of IDX files, CIFAR-10 batches or .npy
+arrays). fashion-mnist falls back to the embedded sample when it is not installed.
+
+Every evaluation goes to --metrics as one JSON line. --checkpoint receives the
+whole training state after every epoch and when you press Ctrl-C; --resume continues
+from one exactly as if never interrupted (same seed and threads give the same bits).
+A diverging run (NaN or Inf) stops with the layer and step, keeping the last good
+checkpoint.`,
+		Example: `  copi train --preset mnist/copi-bp --data fashion-mnist --epochs 3
+  copi train --preset mnist/bp-adam --data mnist --epochs 20 --metrics bp.jsonl
+  copi train --rule copi-fa --lr 5e-4 --checkpoint run.ckpt --metrics run.jsonl
+  copi train --resume run.ckpt --epochs 40 --checkpoint run.ckpt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := cmd.ErrOrStderr()
+			eng, err := newEngine(threads)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			var t *train.Trainer
+			if resume != "" {
+				// The data comes from the flags; the configuration from the checkpoint.
+				d, err := loadData(ctx, dataSpec, cf.validation, log)
+				if err != nil {
+					return err
+				}
+				epochs := 0
+				if cmd.Flags().Changed("epochs") {
+					epochs = cf.epochs
+				}
+				if t, err = train.Resume(eng, resume, d, epochs); err != nil {
+					return err
+				}
+				fmt.Fprintf(log, "resuming %s at epoch %d step %d\n", resume, t.Pos.Epoch, t.Pos.Step)
+			} else {
+				cfg, err := cf.build(cmd)
+				if err != nil {
+					return err
+				}
+				d, err := loadData(ctx, dataSpec, cfg.Validation, log)
+				if err != nil {
+					return err
+				}
+				if t, err = train.NewTrainer(eng, cfg, d); err != nil {
+					return err
+				}
+			}
+			cfg := t.Cfg
+			w, d := t.Net.NumParams()
+			fmt.Fprintf(log, "rule %s, network %v (%d weights, %d decorrelator entries), batch %d, %d epochs, seed %d, %d threads (%s kernel)\n",
+				cfg.Rule, cfg.Sizes, w, d, cfg.BatchSize, cfg.Epochs, cfg.Seed, eng.Threads(), eng.Kernel())
+			opt := train.Options{CheckpointPath: ckpt, RunLabel: fmt.Sprintf("%s@%d", label(cfg), cfg.Seed)}
+			if metrics != "" {
+				f, err := os.OpenFile(metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+				if err != nil {
+					return fmt.Errorf("metrics: %w", err)
+				}
+				defer f.Close()
+				opt.Metrics = f
+			}
+			remaining := (cfg.Epochs-t.Pos.Epoch)*t.StepsPerEpoch() - t.Pos.Step
+			p := newProgress(log, label(cfg), remaining, quiet)
+			opt.OnStep, opt.OnEval = p.step, p.eval
+			runErr := t.Run(ctx, opt)
+			p.done()
+			var div *train.DivergenceError
+			switch {
+			case errors.As(runErr, &div):
+				return runErr
+			case runErr != nil && ctx.Err() != nil:
+				if ckpt != "" {
+					fmt.Fprintf(log, "interrupted at epoch %d step %d; checkpoint written to %s (resume with --resume %s)\n",
+						t.Pos.Epoch, t.Pos.Step, ckpt, ckpt)
+				}
+				return runErr
+			case runErr != nil:
+				return runErr
+			}
+			printRecords(cmd.OutOrStdout(), t.Records())
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&dataSpec, "data", "fashion-mnist", "dataset name or path")
+	cmd.Flags().StringVar(&metrics, "metrics", "", "append one JSON line per evaluation to this file")
+	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "write the training state here after every epoch and on Ctrl-C")
+	cmd.Flags().StringVar(&resume, "resume", "", "continue the run saved in this checkpoint")
+	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default $COPI_THREADS, else all cores)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the summary table")
+	return cmd
+}
+
+// label names a run in tables and logs: the preset when the rule is the preset's own.
+func label(cfg train.Config) string {
+	if cfg.Preset != "" {
+		if p, err := train.Preset(cfg.Preset); err == nil && p.Rule == cfg.Rule {
+			return cfg.Preset
+		}
+	}
+	return cfg.Rule
+}

@@ -1,0 +1,330 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/copi-learn/copi/checkpoint"
+	"github.com/copi-learn/copi/mat32"
+	"github.com/copi-learn/copi/optim"
+	"github.com/copi-learn/copi/rule"
+)
+
+// toyData is a learnable 3-class problem: class k's inputs are noisy copies of a prototype.
+func toyData(n, dim int, seed uint64) *Data {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	protos := mat32.New(3, dim)
+	for i := range protos.Data {
+		protos.Data[i] = rng.Float32()
+	}
+	make1 := func(n int) (mat32.Matrix, []uint8) {
+		x := mat32.New(n, dim)
+		y := make([]uint8, n)
+		for i := 0; i < n; i++ {
+			k := rng.IntN(3)
+			y[i] = uint8(k)
+			for j := 0; j < dim; j++ {
+				x.Set(i, j, protos.At(k, j)*0.8+0.4*rng.Float32())
+			}
+		}
+		return x, y
+	}
+	d := &Data{Name: "toy", Classes: 3}
+	d.TrainX, d.TrainY = make1(n)
+	d.TestX, d.TestY = make1(n / 4)
+	return d
+}
+
+func toyConfig(ruleName string) Config {
+	c, err := Preset("mnist/copi-bp")
+	if err != nil {
+		panic(err)
+	}
+	c.Preset = ""
+	c.Rule = ruleName
+	c.Sizes = []int{20, 16, 16, 3}
+	c.BatchSize = 10
+	c.Epochs = 4
+	c.EvalEvery = 0.5
+	c.Optimizer.LR = 1e-3
+	c.Decorrelation.LR = 1e-2
+	if ruleName == "bp" {
+		c.Decorrelation.Variant = "none"
+		c.LossMultiplier = 1
+		c.Optimizer = optim.Config{Name: "adam", LR: 1e-2, BiasCorrection: "fixed"}
+	}
+	return c
+}
+
+func newEngine(t *testing.T, threads int) *mat32.Engine {
+	t.Helper()
+	e, err := mat32.NewEngine(mat32.Options{Threads: threads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+func paramsBytes(t *Trainer) []byte {
+	var b bytes.Buffer
+	for _, l := range t.Net.Layers {
+		json.NewEncoder(&b).Encode(l.W.Data)
+		json.NewEncoder(&b).Encode(l.R.Data)
+	}
+	st := t.Learner.Optimizer().State()
+	for _, k := range sortedKeys(st) {
+		json.NewEncoder(&b).Encode(st[k].Data)
+	}
+	return b.Bytes()
+}
+
+func TestTrainingLearnsAndDecorrelates(t *testing.T) {
+	for _, r := range []string{"copi-bp", "bp"} {
+		t.Run(r, func(t *testing.T) {
+			tr, err := NewTrainer(newEngine(t, 2), toyConfig(r), toyData(400, 20, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Run(context.Background(), Options{}); err != nil {
+				t.Fatal(err)
+			}
+			recs := tr.Records()
+			if len(recs) != 8 {
+				t.Fatalf("%d records, want 8 (4 epochs, 2 evaluations each)", len(recs))
+			}
+			last := recs[len(recs)-1]
+			if last.TestAcc < 0.9 {
+				t.Errorf("test accuracy %.3f after training, want ≥ 0.9", last.TestAcc)
+			}
+			if r == "copi-bp" && !(last.Decorrelation < recs[0].Decorrelation*0.8) {
+				t.Errorf("decorrelation measure %.4f → %.4f did not fall", recs[0].Decorrelation, last.Decorrelation)
+			}
+			if recs[0].Epoch != 0 || recs[1].Epoch != 0 || recs[1].EpochFraction != 1 || last.Epoch != 3 {
+				t.Errorf("epochs numbered wrongly: %+v … %+v", recs[0], last)
+			}
+		})
+	}
+}
+
+func TestEpochZeroOnlyDecorrelates(t *testing.T) {
+	cfg := toyConfig("copi-bp")
+	cfg.Epochs = 1
+	tr, err := NewTrainer(newEngine(t, 1), cfg, toyData(100, 20, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0 := tr.Net.Layers[1].W.Clone()
+	r0 := tr.Net.Layers[1].R.Clone()
+	if err := tr.Run(context.Background(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f32bytes(w0.Data), f32bytes(tr.Net.Layers[1].W.Data)) {
+		t.Error("W changed during the decorrelation-only epoch 0")
+	}
+	if bytes.Equal(f32bytes(r0.Data), f32bytes(tr.Net.Layers[1].R.Data)) {
+		t.Error("R did not change during epoch 0")
+	}
+}
+
+func f32bytes(v []float32) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func TestSeededRunsAreBitForBitReproducible(t *testing.T) {
+	run := func() []byte {
+		tr, err := NewTrainer(newEngine(t, 2), toyConfig("copi-bp"), toyData(200, 20, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m bytes.Buffer
+		if err := tr.Run(context.Background(), Options{Metrics: &m}); err != nil {
+			t.Fatal(err)
+		}
+		return paramsBytes(tr)
+	}
+	if !bytes.Equal(run(), run()) {
+		t.Fatal("two runs with the same seed and threads differ")
+	}
+}
+
+func TestResumeIsExact(t *testing.T) {
+	for _, r := range []string{"copi-bp", "bp"} {
+		t.Run(r, func(t *testing.T) {
+			eng := newEngine(t, 2)
+			d := toyData(200, 20, 1)
+			straight, err := NewTrainer(eng, toyConfig(r), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := straight.Run(context.Background(), Options{}); err != nil {
+				t.Fatal(err)
+			}
+			// Interrupt mid-epoch 2 by cancelling from the step callback, then resume.
+			dir := t.TempDir()
+			ck := filepath.Join(dir, "run.ckpt")
+			first, _ := NewTrainer(eng, toyConfig(r), d)
+			ctx, cancel := context.WithCancel(context.Background())
+			err = first.Run(ctx, Options{CheckpointPath: ck, OnStep: func(p Progress) {
+				if p.Epoch == 2 && p.Step == 7 {
+					cancel()
+				}
+			}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run returned %v", err)
+			}
+			resumed, err := Resume(eng, ck, d, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resumed.Pos != (Position{Epoch: 2, Step: 7}) {
+				t.Fatalf("resumed at %+v, want epoch 2 step 7", resumed.Pos)
+			}
+			if err := resumed.Run(context.Background(), Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(paramsBytes(straight), paramsBytes(resumed)) {
+				t.Fatal("resumed run ends with different parameters than the uninterrupted one")
+			}
+			a, _ := json.Marshal(straight.Records())
+			b, _ := json.Marshal(resumed.Records())
+			// Seconds differ; compare everything else.
+			if stripSeconds(a) != stripSeconds(b) {
+				t.Fatalf("records differ:\n%s\n%s", a, b)
+			}
+		})
+	}
+}
+
+func stripSeconds(b []byte) string {
+	var recs []Record
+	_ = json.Unmarshal(b, &recs)
+	for i := range recs {
+		recs[i].Seconds = 0
+	}
+	out, _ := json.Marshal(recs)
+	return string(out)
+}
+
+func TestDivergenceStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
+	cfg := toyConfig("copi-bp")
+	cfg.DecorOnlyEpochs = 0
+	cfg.Epochs = 6
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "run.ckpt")
+	tr, err := NewTrainer(newEngine(t, 1), cfg, toyData(200, 20, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One good epoch, then a learning rate far too high.
+	err = tr.Run(context.Background(), Options{CheckpointPath: ck, OnStep: func(p Progress) {
+		if p.Epoch == 1 && p.Step == 1 {
+			tr.Learner.Cfg.Optimizer.LR = 1e6
+		}
+	}})
+	var div *DivergenceError
+	if !errors.As(err, &div) {
+		t.Fatalf("got %v, want a DivergenceError", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "layer") || !strings.Contains(msg, "epoch 1") || !strings.Contains(msg, ck) {
+		t.Errorf("message %q should name the layer, the epoch and the checkpoint", msg)
+	}
+	saved, err := checkpoint.Read(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := saved.Int64s(tensorState)
+	if state[0] != 1 || state[1] != 0 {
+		t.Errorf("checkpoint is at epoch %d step %d, want the end of epoch 0", state[0], state[1])
+	}
+	w, _ := saved.Matrix("layer.1.W")
+	if !mat32.AllFinite(w) {
+		t.Error("the kept checkpoint holds non-finite weights")
+	}
+}
+
+func TestMetricsAreJSONLines(t *testing.T) {
+	tr, err := NewTrainer(newEngine(t, 1), toyConfig("copi-bp"), toyData(100, 20, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tr.Run(context.Background(), Options{Metrics: &buf, RunLabel: "x@1"}); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(&buf)
+	lines := 0
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v", lines+1, err)
+		}
+		for _, k := range []string{"epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "decorrelation", "run", "rule"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("line %d lacks %q", lines+1, k)
+			}
+		}
+		lines++
+	}
+	if lines != 8 {
+		t.Errorf("%d lines, want 8", lines)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := Preset("mnist/nope"); err == nil || !strings.Contains(err.Error(), "mnist/copi-bp") {
+		t.Errorf("unknown preset: %v", err)
+	}
+	cfg, _ := Preset("cifar10/copi-bp")
+	_, err := NewTrainer(newEngine(t, 1), cfg, toyData(100, 20, 1))
+	if err == nil || !strings.Contains(err.Error(), "3072") || !strings.Contains(err.Error(), "20") {
+		t.Errorf("wrong input size: %v", err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("rule: copi-fa\nbatch_sise: 3\n"), 0o644)
+	if _, err := LoadConfigFile(p, cfg); err == nil || !strings.Contains(err.Error(), "batch_sise") {
+		t.Errorf("unknown key: %v", err)
+	}
+	os.WriteFile(p, []byte("rule: copi-fa\nbatch_size: 7\ndecorrelation: {variant: bio}\n"), 0o644)
+	c, err := LoadConfigFile(p, cfg)
+	if err != nil || c.Rule != "copi-fa" || c.BatchSize != 7 || c.Decorrelation.Variant != "bio" || c.Sizes[0] != 3072 {
+		t.Errorf("config file over preset: %+v, %v", c, err)
+	}
+	bad := toyConfig("copi-bp")
+	bad.Rule = "copy-bp"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "copi-bp") {
+		t.Errorf("unknown rule: %v", err)
+	}
+}
+
+func TestPresetsBuild(t *testing.T) {
+	for _, p := range Presets() {
+		c, err := Preset(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	c, _ := Preset("mnist/bp-adam")
+	if c.Optimizer.Name != "adam" || c.Optimizer.LR != 1e-4 || c.LossMultiplier != 1 || c.Decorrelation.Variant != "none" {
+		t.Errorf("bp-adam preset: %+v", c)
+	}
+	c, _ = Preset("mnist/copi-bio")
+	rc, _ := c.ruleConfig()
+	if rc.Update != rule.COPI || c.Decorrelation.Variant != "bio" {
+		t.Errorf("copi-bio preset: %+v", c)
+	}
+}
