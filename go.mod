@@ -1,6 +1,8 @@
 module github.com/copi-learn/copi
 
-go 1.26
+go 1.26.0
+
+require golang.org/x/sys v0.49.0
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
@@ -9,7 +11,6 @@ require (
 	github.com/schollz/progressbar/v3 v3.19.1 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.44.0 // indirect
 	gonum.org/v1/gonum v0.17.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
