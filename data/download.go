@@ -3,7 +3,6 @@ package data
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -197,6 +196,3 @@ func downloadAll(ctx context.Context, info Info, dir string, opts Options) error
 	}
 	return nil
 }
-
-// errNoNPM reports that npm could not be found.
-var errNoNPM = errors.New("npm not found on PATH")

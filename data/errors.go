@@ -20,6 +20,7 @@ type ChecksumError struct {
 	Got  string // computed hex digest
 }
 
+// Error implements error: "FILE: SHA-256 mismatch: expected X, found Y".
 func (e *ChecksumError) Error() string {
 	what := ""
 	if e.What != "" && e.What != "file" {

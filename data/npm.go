@@ -17,6 +17,9 @@ import (
 	"github.com/copi-learn/copi/internal/atomicfile"
 )
 
+// errNoNPM reports that npm could not be found.
+var errNoNPM = errors.New("npm not found on PATH")
+
 // findNPM returns the npm executable opts select.
 func findNPM(opts Options) (string, bool) {
 	if opts.NPM == "-" {

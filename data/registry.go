@@ -40,7 +40,7 @@ type Info struct {
 	Classes                 int
 	Channels, Height, Width int
 	Format                  Format
-	// Train and Test are the counts of the official splits.
+	// TrainN and TestN are the sizes of the official splits.
 	TrainN, TestN int
 	// Files are the published files. For FormatIDX, in the order
 	// train images, train labels, test images, test labels.
