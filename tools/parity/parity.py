@@ -290,10 +290,14 @@ def one_step_checks(args, eq, L, data, go, D):
         with torch.no_grad():
             loss = r.step(*data[torch.float32].batch(k), update_w=k >= D)
         rows = compare_params(after, r.params(), before)
+
+        def worst_update(kind):
+            v = [u for n, (_, u) in rows.items() if n.endswith(kind) and np.isfinite(u)]
+            return max(v) if v else float("nan")
+
         out.append(dict(step=k, loss_rel=abs(loss - go["loss"][k]) / go["loss"][k],
                         param=max(v[0] for v in rows.values()),
-                        update=max(v[1] for v in rows.values() if np.isfinite(v[1])),
-                        update_worst=max((v[1], n) for n, v in rows.items() if np.isfinite(v[1]))[1]))
+                        update_W=worst_update(".W"), update_R=worst_update(".R")))
     return out
 
 
@@ -305,8 +309,9 @@ def main():
     ap.add_argument("--decor-form", choices=["direct", "fast"], default="direct",
                     help="R update as written (O(n^3), default) or by the O(N n^2) identity")
     ap.add_argument("--no-f64", action="store_true", help="skip the float64 yardstick")
-    ap.add_argument("--tol-step", type=float, default=1e-3,
-                    help="one-step check: max ||py-go||/||go update|| over parameters, and loss (default 1e-3)")
+    ap.add_argument("--tol-step", type=float, default=1e-6,
+                    help="one-step check: max|py-go|/max|go| of every W and R after one step from copi's "
+                         "state, and the relative loss difference (default 1e-6, a few float32 ulps)")
     ap.add_argument("--tol", type=float, default=2e-3,
                     help="free-running check: max|py-go|/max|go| of every W and R and relative loss "
                          "difference at every step (default 2e-3)")
@@ -340,10 +345,10 @@ def main():
     # 1. Single steps from copi's own states along the run.
     steps1 = one_step_checks(args, eq, L, data, go, D)
     print("\none step from copi's state k (float32), against copi's state k+1:")
-    print("      k  max|py-go|/max|go|  max ||py-go||/||go update||  (worst)      loss rel diff")
+    print("      k  max|py-go|/max|go|  ||py-go||/||go update||: worst W  worst R   loss rel diff")
     for c in steps1:
-        print(f"  {c['step']:5d} {c['param']:19.2e} {c['update']:28.2e}  {c['update_worst']:<12} {c['loss_rel']:10.2e}")
-    worst1 = max(max(c["update"], c["loss_rel"]) for c in steps1)
+        print(f"  {c['step']:5d} {c['param']:19.2e} {c['update_W']:33.2e} {c['update_R']:8.2e} {c['loss_rel']:14.2e}")
+    worst1 = max(max(c["param"], c["loss_rel"]) for c in steps1)
     ok1 = worst1 <= args.tol_step
 
     # 2. The free-running trajectory.
@@ -383,10 +388,10 @@ def main():
     horizon = None
     if loss64 is not None:
         r_go, r_py = np.abs(lgo - loss64) / loss64, np.abs(loss32 - loss64) / loss64
-        above = np.nonzero(r_py > 1e-4)[0]
+        above = np.nonzero(np.maximum(r_go, r_py) > 1e-4)[0]
         horizon = int(above[0]) if len(above) else None
-        print(f"  vs the float64 replay: go max {r_go.max():.2e}, py32 max {r_py.max():.2e}; float32 rounding "
-              f"alone (py32 vs py64) first exceeds 1e-4 at step {horizon}")
+        print(f"  vs the float64 replay: go max {r_go.max():.2e}, py32 max {r_py.max():.2e}; either float32 "
+              f"trajectory first leaves the float64 one by > 1e-4 at step {horizon}")
     marks = sorted({0, 1, 9, 99, K // 2, K - 1} & set(range(K)))
     print("    step " + " ".join(f"{s:>10d}" for s in marks))
     print("    go   " + " ".join(f"{lgo[s]:10.6f}" for s in marks))
@@ -394,25 +399,40 @@ def main():
     if loss64 is not None:
         print("    py64 " + " ".join(f"{loss64[s]:10.6f}" for s in marks))
 
+    W = 50
+    win = None
+    if K >= 2 * W:
+        def wmean(x):
+            return x[:K // W * W].reshape(-1, W).mean(1)
+        wgo, wpy = wmean(lgo), wmean(loss32)
+        win = np.abs(wpy - wgo) / wgo
+        print(f"  mean loss over windows of {W} steps: go " + " ".join(f"{v:.4f}" for v in wgo))
+        print(f"                                  py32 " + " ".join(f"{v:.4f}" for v in wpy))
+        if loss64 is not None:
+            print(f"                                  py64 " + " ".join(f"{v:.4f}" for v in wmean(loss64)))
+        print(f"  max relative difference of windowed means go vs py32: {win.max():.2e}")
+
     worst = max(max(v[0] for v in vs_go.values()), rel.max())
     ok_traj = worst <= args.tol
     chaotic = bool(vs64) and max(v[1] for v in vs64.values()) > args.tol
-    # Before the horizon the dynamics have not yet amplified rounding: agreement there is checkable.
+    # Until float32 rounding visibly moves a float32 trajectory off the float64 one, the two float32
+    # implementations must agree closely; after it, only statistically (windowed mean loss).
     upto = horizon if horizon is not None else K
-    ok_pre = upto == 0 or (rel[:upto].max() <= 1e-4)
+    ok_pre = upto == 0 or (rel[:upto].max() <= 1e-5)
+    ok_win = win is None or win.max() <= 0.05
     summary = dict(preset=cfg.get("preset"), steps=K, decor_only_steps=D, diverged_at=diverged,
                    one_step=steps1, one_step_worst=worst1, tol_step=args.tol_step,
                    max_rel={n: v[0] for n, v in vs_go.items()}, loss_max_rel=rel.max(), tol=args.tol,
-                   vs_f64=vs64, horizon=horizon)
+                   vs_f64=vs64, horizon=horizon, windowed_loss_max_rel=None if win is None else win.max())
     with open(os.path.join(args.dir, "parity.json"), "w") as fh:
         json.dump(summary, fh, indent=1, default=float)
 
     print(f"\none-step check: {'PASS' if ok1 else 'FAIL'} (worst {worst1:.2e}, tolerance {args.tol_step:.0e})")
     if ok_traj:
         verdict = "PASS"
-    elif chaotic and ok_pre:
-        verdict = (f"CHAOTIC (float32 rounding alone moves the trajectory by more than the tolerance; "
-                   f"losses agree to 1e-4 up to step {upto})")
+    elif chaotic and ok_pre and ok_win:
+        verdict = (f"CHAOTIC, consistent (float32 rounding alone moves the trajectory by more than the "
+                   f"tolerance; losses agree to 1e-5 up to step {upto}, windowed mean losses to 5%)")
     else:
         verdict = "FAIL"
     print(f"free-running check: {verdict} (worst {worst:.2e}, tolerance {args.tol:.0e})")
