@@ -287,17 +287,42 @@ def one_step_checks(args, eq, L, data, go, D):
         before, _ = load_safetensors(os.path.join(args.dir, states[k]))
         after, _ = load_safetensors(os.path.join(args.dir, states[k + 1]))
         r = Replay(eq, before, L, torch.float32, args.decor_form)
+        r64 = Replay(eq, before, L, torch.float64, args.decor_form)
         with torch.no_grad():
             loss = r.step(*data[torch.float32].batch(k), update_w=k >= D)
+            r64.step(*data[torch.float64].batch(k), update_w=k >= D)
         rows = compare_params(after, r.params(), before)
+        p64 = {n: v.numpy() for n, v in r64.params().items()}
+        go_vs_64 = compare_params(p64, {n: torch.from_numpy(after[n].copy()) for n in p64}, before)
+        py_vs_64 = compare_params(p64, r.params(), before)
 
         def worst_update(kind):
             v = [u for n, (_, u) in rows.items() if n.endswith(kind) and np.isfinite(u)]
             return max(v) if v else float("nan")
 
-        out.append(dict(step=k, loss_rel=abs(loss - go["loss"][k]) / go["loss"][k],
+        mom = mom_go = mom_py = float("nan")
+        if eq["update"] == "adam":
+            # Adam's moments are the (well-conditioned) running gradient statistics; W's step
+            # m/(sqrt(v)+eps) is not, where |g| is near eps (at t = 1 it is lr * g/(|g| + eps)).
+            def moment_err(ref, got):
+                return max(max(np.abs(np.asarray(got(k, i), np.float64) - ref(k, i)).max() / np.abs(ref(k, i)).max()
+                               for i in range(L)) for k in ("m", "v"))
+
+            def goms(k, i):
+                return after[f"optimizer.{k}.{i}"]
+
+            def py32(k, i):
+                return (r.mom if k == "m" else r.vel)[i].numpy()
+
+            def py64(k, i):
+                return (r64.mom if k == "m" else r64.vel)[i].numpy()
+
+            mom, mom_go, mom_py = moment_err(goms, py32), moment_err(py64, goms), moment_err(py64, py32)
+        out.append(dict(step=k, moments=mom, moments_go_vs_f64=mom_go, moments_py_vs_f64=mom_py, loss_rel=abs(loss - go["loss"][k]) / go["loss"][k],
                         param=max(v[0] for v in rows.values()),
-                        update_W=worst_update(".W"), update_R=worst_update(".R")))
+                        update_W=worst_update(".W"), update_R=worst_update(".R"),
+                        go_vs_f64=max(v[0] for v in go_vs_64.values()),
+                        py_vs_f64=max(v[0] for v in py_vs_64.values())))
     return out
 
 
@@ -345,11 +370,18 @@ def main():
     # 1. Single steps from copi's own states along the run.
     steps1 = one_step_checks(args, eq, L, data, go, D)
     print("\none step from copi's state k (float32), against copi's state k+1:")
-    print("      k  max|py-go|/max|go|  ||py-go||/||go update||: worst W  worst R   loss rel diff")
+    print("  (max|a-b|/max|b| over all W and R; ||py-go||/||go update|| worst over the W and the R; the float64")
+    print("   step from the same state is the yardstick: copi passes if it is within --tol-step of it, or")
+    print("   no more than 10x as far from it as this float32 replay; the same for Adam's moments m, v)")
+    print("      k  py32 vs go  go vs f64  py32 vs f64   update: W       R     loss rel diff  Adam m,v: py32 vs go, go vs f64, py32 vs f64")
+    ok1 = True
     for c in steps1:
-        print(f"  {c['step']:5d} {c['param']:19.2e} {c['update_W']:33.2e} {c['update_R']:8.2e} {c['loss_rel']:14.2e}")
-    worst1 = max(max(c["param"], c["loss_rel"]) for c in steps1)
-    ok1 = worst1 <= args.tol_step
+        c["pass"] = bool(c["go_vs_f64"] <= max(args.tol_step, 10 * c["py_vs_f64"]) and c["loss_rel"] <= args.tol_step
+                         and not c["moments_go_vs_f64"] > max(args.tol_step, 10 * c["moments_py_vs_f64"]))
+        ok1 &= c["pass"]
+        print(f"  {c['step']:5d} {c['param']:11.2e} {c['go_vs_f64']:10.2e} {c['py_vs_f64']:12.2e} "
+              f"{c['update_W']:13.2e} {c['update_R']:8.2e} {c['loss_rel']:12.2e} {c['moments']:11.2e} {c['moments_go_vs_f64']:9.2e} {c['moments_py_vs_f64']:9.2e}" + ("" if c["pass"] else "  FAIL"))
+    worst1 = max(c["param"] for c in steps1)
 
     # 2. The free-running trajectory.
     extra = 1 if diverged >= 0 else 0
@@ -418,8 +450,10 @@ def main():
     # Until float32 rounding visibly moves a float32 trajectory off the float64 one, the two float32
     # implementations must agree closely; after it, only statistically (windowed mean loss).
     upto = horizon if horizon is not None else K
-    ok_pre = upto == 0 or (rel[:upto].max() <= 1e-5)
+    ok_pre = upto == 0 or (rel[:upto].max() <= 2e-4)
     ok_win = win is None or win.max() <= 0.05
+    # copi no further from the float64 trajectory than 10x this float32 replay is
+    ok_near = bool(vs64) and all(g <= 10 * p + args.tol for g, p in vs64.values())
     summary = dict(preset=cfg.get("preset"), steps=K, decor_only_steps=D, diverged_at=diverged,
                    one_step=steps1, one_step_worst=worst1, tol_step=args.tol_step,
                    max_rel={n: v[0] for n, v in vs_go.items()}, loss_max_rel=rel.max(), tol=args.tol,
@@ -427,12 +461,14 @@ def main():
     with open(os.path.join(args.dir, "parity.json"), "w") as fh:
         json.dump(summary, fh, indent=1, default=float)
 
-    print(f"\none-step check: {'PASS' if ok1 else 'FAIL'} (worst {worst1:.2e}, tolerance {args.tol_step:.0e})")
+    print(f"\none-step check: {'PASS' if ok1 else 'FAIL'} (worst py32 vs go {worst1:.2e}, "
+          f"tolerance {args.tol_step:.0e} or 10x the float32 replay's own error)")
     if ok_traj:
         verdict = "PASS"
-    elif chaotic and ok_pre and ok_win:
+    elif chaotic and ok_pre and ok_win and ok_near:
         verdict = (f"CHAOTIC, consistent (float32 rounding alone moves the trajectory by more than the "
-                   f"tolerance; losses agree to 1e-5 up to step {upto}, windowed mean losses to 5%)")
+                   f"tolerance; copi stays within 10x this replay's distance from the float64 trajectory, "
+                   f"losses agree to 2e-4 up to step {upto}, windowed mean losses to 5%)")
     else:
         verdict = "FAIL"
     print(f"free-running check: {verdict} (worst {worst:.2e}, tolerance {args.tol:.0e})")
