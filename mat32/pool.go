@@ -1,54 +1,117 @@
 package mat32
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
 
 // task is the rectangle C[i0:i1, j0:j1] that one worker computes for the current job.
 type task struct{ i0, i1, j0, j1 int }
 
-// pool is the engine's persistent set of helper goroutines. Helper h (1 ≤ h < threads)
-// waits on wake[h-1] for the index of its task; the calling goroutine is worker 0.
+// spinChecks is how many times an idle helper polls for the next job (a few tens of
+// microseconds) before it sleeps on its channel: back-to-back products, as in training,
+// then start without the latency of waking a sleeping thread.
+const spinChecks = 1 << 15
+
+// pool is the engine's persistent set of helper goroutines; the calling goroutine is
+// worker 0 and helper h (1 ≤ h < threads) is worker h. A job is published by bumping state;
+// helpers spin on state for a while, then sleep until the dispatcher wakes them.
 type pool struct {
-	wake    []chan struct{}
-	done    sync.WaitGroup // one count per dispatched helper task
+	// state is gen<<16 | ntasks: the job generation (bumped once per job) and the job's task
+	// count (helpers h ≥ ntasks sit it out), in one word so that they are read together.
+	state   atomic.Uint64
+	stop    atomic.Bool
+	helpers []helper
+	done    sync.WaitGroup // one count per helper task of the current job
 	stopped sync.WaitGroup // one count per running helper goroutine
 }
 
-// startPool launches threads-1 helpers that run e.tasks[h] on e.workers[h] when woken.
+// helper is the wake-up state of one helper goroutine.
+type helper struct {
+	sleeping atomic.Bool   // set by the helper before it blocks on wake
+	wake     chan struct{} // receives one token per wake-up
+}
+
+// startPool launches threads-1 helpers that run e.tasks[h] on e.workers[h] for each job.
 func startPool(e *Engine, threads int) *pool {
-	p := &pool{wake: make([]chan struct{}, threads-1)}
-	for h := range p.wake {
-		ch := make(chan struct{}, 1)
-		p.wake[h] = ch
+	p := &pool{helpers: make([]helper, threads-1)}
+	for i := range p.helpers {
+		p.helpers[i].wake = make(chan struct{}, 1)
 		p.stopped.Add(1)
-		go func(h int) {
-			defer p.stopped.Done()
-			for range ch {
-				t := e.tasks[h]
-				e.workers[h].run(&e.job, t.i0, t.i1, t.j0, t.j1)
-				p.done.Done()
-			}
-		}(h + 1)
+		// Every helper starts from generation 0, the state before any publish: a helper
+		// whose goroutine starts late must still see the jobs (and the stop) published
+		// before it ran.
+		go p.loop(e, i+1, 0)
 	}
 	return p
+}
+
+// loop is the body of helper h.
+func (p *pool) loop(e *Engine, h int, last uint64) {
+	defer p.stopped.Done()
+	hp := &p.helpers[h-1]
+	for {
+		last = p.await(hp, last)
+		if p.stop.Load() {
+			return
+		}
+		if uint64(h) < last&0xffff {
+			t := e.tasks[h]
+			e.workers[h].run(&e.job, t.i0, t.i1, t.j0, t.j1)
+			p.done.Done()
+		}
+	}
+}
+
+// await returns the next state after last, spinning first and then sleeping.
+func (p *pool) await(hp *helper, last uint64) uint64 {
+	for i := 0; i < spinChecks; i++ {
+		if g := p.state.Load(); g != last {
+			return g
+		}
+		if i%1024 == 1023 {
+			runtime.Gosched()
+		}
+	}
+	hp.sleeping.Store(true)
+	if g := p.state.Load(); g != last {
+		if hp.sleeping.CompareAndSwap(true, false) {
+			return g
+		}
+		// The dispatcher saw us sleeping and sent a token: consume it.
+		<-hp.wake
+		return g
+	}
+	<-hp.wake
+	return p.state.Load()
+}
+
+// publish starts a new generation of n tasks and wakes the helpers that went to sleep.
+func (p *pool) publish(n int) {
+	p.state.Store((p.state.Load()>>16+1)<<16 | uint64(n))
+	for i := range p.helpers {
+		hp := &p.helpers[i]
+		if hp.sleeping.CompareAndSwap(true, false) {
+			hp.wake <- struct{}{}
+		}
+	}
 }
 
 // runTasks runs e.tasks[0:n]: task 0 on the calling goroutine, the others on helpers, and
 // returns when all are done.
 func (p *pool) runTasks(e *Engine, n int) {
 	p.done.Add(n - 1)
-	for h := 1; h < n; h++ {
-		p.wake[h-1] <- struct{}{}
-	}
+	p.publish(n)
 	t := e.tasks[0]
 	e.workers[0].run(&e.job, t.i0, t.i1, t.j0, t.j1)
 	p.done.Wait()
 }
 
-// stop ends the helpers and waits for them to exit.
-func (p *pool) stop() {
-	for _, ch := range p.wake {
-		close(ch)
-	}
+// stopAll ends the helpers and waits for them to exit.
+func (p *pool) stopAll() {
+	p.stop.Store(true)
+	p.publish(0)
 	p.stopped.Wait()
 }
 
