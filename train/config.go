@@ -155,7 +155,9 @@ func LoadConfigFile(path string, base Config) (Config, error) {
 		err = dec.Decode(&c)
 	}
 	if err != nil {
-		return base, fmt.Errorf("config %s: %w", path, err)
+		// yaml.v3 lists several problems on separate lines; keep the error to one line.
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+		return base, fmt.Errorf("config %s: %s", path, msg)
 	}
 	return c, nil
 }

@@ -17,6 +17,8 @@ type compareRow struct {
 	label                  string
 	final, peak, peakEpoch []float64
 	secPerEpoch            []float64
+	// perEpoch[e] holds the test accuracy (%) at the end of epoch e, one entry per seed.
+	perEpoch [][]float64
 }
 
 func newCompareCmd() *cobra.Command {
@@ -122,6 +124,10 @@ func (r *compareRow) add(recs []train.Record, seconds float64, epochs int) {
 			continue
 		}
 		last = rec.TestAcc
+		for len(r.perEpoch) <= rec.Epoch {
+			r.perEpoch = append(r.perEpoch, nil)
+		}
+		r.perEpoch[rec.Epoch] = append(r.perEpoch[rec.Epoch], 100*rec.TestAcc)
 		if rec.TestAcc > best {
 			best, bestEpoch = rec.TestAcc, rec.Epoch
 		}
@@ -143,6 +149,39 @@ func printCompare(w io.Writer, rows []*compareRow, seeds int) {
 		em, _ := meanSD(r.peakEpoch)
 		sm, _ := meanSD(r.secPerEpoch)
 		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f ± %.2f\t%.1f\t%.1f\n", r.label, seeds, fm, fs, pm, ps, em, sm)
+	}
+	tw.Flush()
+	printPerEpoch(w, rows)
+}
+
+// printPerEpoch writes the test accuracy at the end of every epoch (mean over seeds), one
+// column per run, for studies short enough to read that way.
+func printPerEpoch(w io.Writer, rows []*compareRow) {
+	epochs := 0
+	for _, r := range rows {
+		epochs = max(epochs, len(r.perEpoch))
+	}
+	if epochs == 0 || epochs > 30 {
+		return
+	}
+	fmt.Fprintln(w, "\ntest accuracy % at the end of each epoch (mean over seeds; epoch 0 trains only R in the COPI presets):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "epoch\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t", r.label)
+	}
+	fmt.Fprintln(tw)
+	for e := 0; e < epochs; e++ {
+		fmt.Fprintf(tw, "%d\t", e)
+		for _, r := range rows {
+			if e < len(r.perEpoch) {
+				m, _ := meanSD(r.perEpoch[e])
+				fmt.Fprintf(tw, "%.2f\t", m)
+			} else {
+				fmt.Fprint(tw, "\t")
+			}
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }

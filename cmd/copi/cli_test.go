@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the copi command line with args and returns stdout, stderr and the error.
+func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+// small is a quick network on the embedded Fashion-MNIST sample.
+var small = []string{"--data", "fashion-mnist-sample", "--sizes", "784,32,10", "--epochs", "2", "--threads", "2", "-q"}
+
+func TestTrainEvalAndResume(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "run.ckpt")
+	metrics := filepath.Join(dir, "m.jsonl")
+	out, stderr, err := run(t, append([]string{"train", "--preset", "mnist/copi-bp", "--checkpoint", ck, "--metrics", metrics}, small...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "test acc %") || strings.Count(out, "\n") != 3 {
+		t.Errorf("summary table:\n%s", out)
+	}
+	f, err := os.Open(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var last map[string]any
+	n := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("metrics line %d: %v", n+1, err)
+		}
+	}
+	if n != 2 || last["epoch"].(float64) != 1 || last["test_acc"].(float64) < 0.6 {
+		t.Errorf("%d metric lines, last %v", n, last)
+	}
+	out, stderr, err = run(t, "eval", ck, "--data", "fashion-mnist-sample")
+	if err != nil || !strings.Contains(out, "accuracy") {
+		t.Fatalf("eval: %v\n%s%s", err, out, stderr)
+	}
+	// Extend the run by one epoch from its checkpoint.
+	out, stderr, err = run(t, "train", "--resume", ck, "--epochs", "3", "--data", "fashion-mnist-sample", "-q")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, stderr)
+	}
+	if strings.Count(out, "\n") != 4 {
+		t.Errorf("resumed summary should list epochs 0-2:\n%s", out)
+	}
+}
+
+func TestCompareTable(t *testing.T) {
+	out, stderr, err := run(t, "compare", "--presets", "mnist/bp-adam,mnist/copi-bp", "--seeds", "1,2",
+		"--data", "fashion-mnist-sample", "--epochs", "2", "-q")
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"mnist/bp-adam", "mnist/copi-bp", "±", "epoch of peak", "end of each epoch"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compare output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBadInputGetsOneLineErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "x.yaml")
+	os.WriteFile(bad, []byte("epochz: 3\n"), 0o644)
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"train", "--nope"}, []string{"unknown flag", "--nope"}},
+		{[]string{"train", "--preset", "mnist/xyz"}, []string{"unknown preset", "mnist/copi-bp"}},
+		{[]string{"train", "--preset", "cifar10/copi-bp", "--data", "fashion-mnist-sample"}, []string{"784", "3072"}},
+		{[]string{"train", "--data", filepath.Join(dir, "missing")}, []string{"missing"}},
+		{[]string{"train", "--config", bad}, []string{"epochz"}},
+		{[]string{"train", "--rule", "copi-xx"}, []string{"unknown rule", "copi-bp"}},
+		{[]string{"eval", filepath.Join(dir, "none.ckpt")}, []string{"none.ckpt"}},
+		{[]string{"train", "--resume", bad, "--data", "fashion-mnist-sample"}, []string{"x.yaml"}},
+	}
+	for _, c := range cases {
+		_, _, err := run(t, c.args...)
+		if err == nil {
+			t.Errorf("%v: no error", c.args)
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") {
+			t.Errorf("%v: error spans lines: %q", c.args, msg)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%v: error %q does not mention %q", c.args, msg, w)
+			}
+		}
+	}
+}
+
+func TestDivergingRunNamesLayerAndStep(t *testing.T) {
+	_, _, err := run(t, append([]string{"train", "--preset", "mnist/copi-bp", "--lr", "10", "--decor-only-epochs", "0"}, small...)...)
+	if err == nil || !strings.Contains(err.Error(), "diverged") || !strings.Contains(err.Error(), "layer") || !strings.Contains(err.Error(), "step") {
+		t.Fatalf("diverging run: %v", err)
+	}
+}
+
+func TestPresetsShowRoundTrips(t *testing.T) {
+	out, _, err := run(t, "presets", "--show", "mnist/copi-bio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(p, []byte(out), 0o644)
+	if _, stderr, err := run(t, append([]string{"train", "--config", p}, small...)...); err != nil {
+		t.Fatalf("training from the shown preset: %v\n%s", err, stderr)
+	}
+}
