@@ -46,6 +46,9 @@ type Engine struct {
 	tweak func(*gemmJob)
 }
 
+// maxThreads bounds Options.Threads (the pool packs the task count into 16 bits).
+const maxThreads = 1 << 12
+
 // DefaultThreads returns the thread count an Engine uses when none is given:
 // $COPI_THREADS if set to a positive integer, else runtime.GOMAXPROCS(0).
 func DefaultThreads() int {
@@ -62,11 +65,11 @@ func DefaultThreads() int {
 // [Engine.Close] to stop them.
 func NewEngine(opts Options) (*Engine, error) {
 	n := opts.Threads
-	if n < 0 {
-		return nil, fmt.Errorf("mat32: %d threads", n)
+	if n < 0 || n > maxThreads {
+		return nil, fmt.Errorf("mat32: %d threads (want 0 to %d)", n, maxThreads)
 	}
 	if n == 0 {
-		n = DefaultThreads()
+		n = min(DefaultThreads(), maxThreads)
 	}
 	e := &Engine{threads: n, tasks: make([]task, n)}
 	if opts.Kernel == openblasName {
@@ -95,7 +98,7 @@ func NewEngine(opts Options) (*Engine, error) {
 // runs single-threaded. Close is idempotent.
 func (e *Engine) Close() {
 	if e.pool != nil {
-		e.pool.stop()
+		e.pool.stopAll()
 		e.pool = nil
 	}
 }

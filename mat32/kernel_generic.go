@@ -7,8 +7,11 @@ import "unsafe"
 // assembly kernels, so the driver treats all kernels alike.
 func gemmKernelGo(mr, k int, a *float32, aStep int, b *float32, bStep int, c *float32, ldc int, alpha, beta float32) {
 	var acc [4][8]float32
-	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)
+	a0, b0 := unsafe.Pointer(a), unsafe.Pointer(b)
 	for p := 0; p < k; p++ {
+		// Addresses are formed only for steps that exist: a pointer one step past the end
+		// of an operand would be invalid in Go (checkptr rejects it).
+		pa, pb := unsafe.Add(a0, p*aStep), unsafe.Add(b0, p*bStep)
 		bv := (*[8]float32)(pb)
 		switch mr {
 		case 4:
@@ -34,8 +37,6 @@ func gemmKernelGo(mr, k int, a *float32, aStep int, b *float32, bStep int, c *fl
 				}
 			}
 		}
-		pa = unsafe.Add(pa, aStep)
-		pb = unsafe.Add(pb, bStep)
 	}
 	for i := 0; i < mr; i++ {
 		row := (*[8]float32)(unsafe.Add(unsafe.Pointer(c), i*ldc*4))

@@ -1,7 +1,9 @@
 package mat32
 
 import (
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -21,5 +23,41 @@ func TestCloseRightAfterStart(t *testing.T) {
 			e.MatMul(c, NoTrans, a, NoTrans, b)
 		}
 		e.Close()
+	}
+}
+
+// TestPoolStress runs many back-to-back products on a 3-thread engine, alternating jobs that
+// use 2 and 3 workers and jobs small enough to run inline, and checks every result bit for
+// bit against a single-threaded engine.
+func TestPoolStress(t *testing.T) {
+	e, err := NewEngine(Options{Threads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ref, err := NewEngine(Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	rng := rand.New(rand.NewPCG(14, 14))
+	shapes := [][3]int{{50, 200, 64}, {60, 50, 300}, {4, 5, 6}, {100, 40, 100}}
+	var as, bs, want []Matrix
+	for _, s := range shapes {
+		a, b := randView(rng, s[0], s[1], 0), randView(rng, s[1], s[2], 0)
+		c := New(s[0], s[2])
+		ref.MatMul(c, NoTrans, a, NoTrans, b)
+		as, bs, want = append(as, a), append(bs, b), append(want, c)
+	}
+	for it := 0; it < 400; it++ {
+		i := it % len(shapes)
+		if it%7 == 3 {
+			i = (it / 7) % len(shapes)
+		}
+		c := New(want[i].Rows, want[i].Cols)
+		e.MatMul(c, NoTrans, as[i], NoTrans, bs[i])
+		if !slices.Equal(c.Data, want[i].Data) {
+			t.Fatalf("iteration %d, shape %v: result differs from the single-threaded one", it, shapes[i])
+		}
 	}
 }
