@@ -81,7 +81,8 @@ func Apply(dst, src Matrix, f Func, param float32) {
 }
 
 // Deriv computes dst = f'(a) element-wise from the pre-activation a; dst may alias a.
-// At the kink of ReLU and LeakyReLU (a == 0) the derivative is taken from the left.
+// At the kink (a == 0) ReLU's derivative is 0 and LeakyReLU's is 1, as in PyTorch and in the
+// COPI reference code.
 func Deriv(dst, a Matrix, f Func, param float32) {
 	mustSameShape("Deriv", dst, a)
 	for i := 0; i < dst.Rows; i++ {
@@ -101,7 +102,7 @@ func Deriv(dst, a Matrix, f Func, param float32) {
 			}
 		case LeakyReLU:
 			for j, v := range s {
-				if v > 0 {
+				if v >= 0 {
 					d[j] = 1
 				} else {
 					d[j] = param
@@ -151,7 +152,7 @@ func MulDeriv(dst, g, a Matrix, f Func, param float32) {
 			}
 		case LeakyReLU:
 			for j, v := range s {
-				if v > 0 {
+				if v >= 0 {
 					d[j] = gr[j]
 				} else {
 					d[j] = param * gr[j]
