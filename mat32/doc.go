@@ -35,9 +35,11 @@
 //
 // Hand-written kernels are needed because no well-kept pure-Go float32 GEMM comes close:
 // gonum's Sgemm (gonum.org/v1/gonum/blas/gonum) measures 8–13 GFLOP/s on this project's
-// shapes on the 2-core Zen 4 development machine (BenchmarkGonumSgemm), against
-// 85–105 GFLOP/s per core here (about 80–95% of the measured single-core FMA peak of
-// ~115 GFLOP/s; the bare avx512 micro-kernel runs at ~110). docs/gemm.md has the tables.
+// shapes on the 2-core Zen 4 development machine (BenchmarkGonumSgemm). This engine measured
+// 87–105 GFLOP/s on one core, 74–89% of the measured single-core FMA peak of ~118 GFLOP/s
+// (the bare avx512 micro-kernel runs at ~110), and 144–201 GFLOP/s on two cores, 61–85% of
+// ~236: at or above OpenBLAS on every shape but 1000³ (0.99×). docs/gemm.md has the tables
+// and the commands that produce them ([MeasurePeakGFLOPS] measures the peak).
 //
 // # Threads and determinism
 //
