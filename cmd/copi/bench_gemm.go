@@ -65,9 +65,9 @@ Each shape is given as MxKxN (op(A) is MxK, op(B) is KxN, C is MxN), optionally 
 with the transposes of A and B: "nt:50x784x500" times X·Wᵀ. For each shape the product is
 repeated for about --duration (default 0.5 s) in 5 rounds, and the best round is reported.
 
-Before the shapes, the machine's physical peak is measured with a tight loop of
-independent vector FMAs on the same number of threads (AVX-512 and AVX2, the better of
-the two); "of peak" is the GEMM rate divided by that peak.
+Before the shapes, the machine's physical peak is measured: a tight loop of independent
+vector FMAs (AVX-512 and AVX2, the better of the two) on one core, best 1 ms chunk, times
+the number of threads. "of peak" is the GEMM rate divided by that peak.
 
 --kernel picks the micro-kernel (avx512, avx2, generic; default: the best for this CPU).
 In a build with -tags openblas, --kernel openblas times OpenBLAS's cblas_sgemm instead
