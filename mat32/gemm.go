@@ -94,8 +94,12 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 			}
 			for ic := i0; ic < i1; ic += mc0 {
 				mc := min(mc0, i1-ic)
+				// Row panels of equal height ph ≤ mr: 50 rows are 5 panels of 10, not
+				// 4×12 + 2 (a 2-row tile wastes most of the kernel). Each row's sum is the
+				// same whatever the panel height, so this does not affect the results.
+				ph := panelHeight(mc, mr)
 				if j.packA {
-					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, mr, kn.transpose, kn.transposeMR)
+					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, ph, kn.transpose, kn.transposeMR)
 				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
@@ -109,12 +113,12 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 					default:
 						bp, bStep = &j.b.Data[pc*j.b.Stride+jc+jr], j.b.Stride*4
 					}
-					for ir := 0; ir < mc; ir += mr {
-						mrr := min(mr, mc-ir)
+					for ir := 0; ir < mc; ir += ph {
+						mrr := min(ph, mc-ir)
 						var ap *float32
 						var aStep int
 						if j.packA {
-							ap, aStep = &w.bufA[(ir/mr)*kc*mr], mr*4
+							ap, aStep = &w.bufA[(ir/ph)*kc*ph], ph*4
 						} else {
 							ap, aStep = &j.a.Data[pc*j.a.Stride+ic+ir], j.a.Stride*4
 						}
@@ -145,6 +149,13 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// panelHeight is the height of the row panels of an mc-row block: as many panels as mr-row
+// panels would need, but of equal height (the last one may be shorter).
+func panelHeight(mc, mr int) int {
+	np := (mc + mr - 1) / mr
+	return (mc + np - 1) / np
+}
 
 // blockDepth splits k into the fewest blocks of at most kcMax and returns their common
 // depth (the last block may be shorter), a multiple of 4 where possible. Balanced blocks

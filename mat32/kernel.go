@@ -25,7 +25,7 @@ type kernel struct {
 	// transpose, if not nil, is a fast 16×16-block transposition for packing transposed
 	// operands with the same instruction set as the kernel.
 	transpose transposer
-	// transposeMR, if not nil, packs a whole mr-row panel of an untransposed A.
+	// transposeMR, if not nil, packs a row panel (up to 16 rows) of an untransposed A.
 	transposeMR panelTransposer
 }
 

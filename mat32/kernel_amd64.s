@@ -4068,50 +4068,105 @@ done:
 	VZEROUPPER
 	RET
 
-// func transpose12AVX512(dst *float32, ldd int, src *float32, lds int, k16 int)
+// func transposeRowsAVX512(dst *float32, ldd int, src *float32, lds int, rows int, k16 int)
 // Requires: AVX, AVX512F
-TEXT ·transpose12AVX512(SB), NOSPLIT, $0-40
+TEXT ·transposeRowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ  dst+0(FP), DI
 	MOVQ  ldd+8(FP), R8
 	MOVQ  src+16(FP), SI
 	MOVQ  lds+24(FP), R9
-	MOVQ  k16+32(FP), CX
+	MOVQ  rows+32(FP), CX
+	MOVQ  k16+40(FP), R10
 	SHLQ  $0x02, R8
 	SHLQ  $0x02, R9
-	TESTQ CX, CX
+	TESTQ R10, R10
 	JZ    done
-	MOVL  $0x00000fff, AX
+	MOVL  $0x00000001, AX
+	SHLL  CL, AX
+	DECL  AX
 	KMOVW AX, K1
 
 qloop:
-	MOVQ       SI, BX
-	VMOVUPS    (BX), Z0
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z1
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z2
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z3
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z4
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z5
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z6
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z7
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z8
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z9
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z10
-	ADDQ       R9, BX
-	VMOVUPS    (BX), Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	MOVQ    SI, BX
+	VMOVUPS (BX), Z0
+	CMPQ    CX, $0x00000001
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z1
+	CMPQ    CX, $0x00000002
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z2
+	CMPQ    CX, $0x00000003
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z3
+	CMPQ    CX, $0x00000004
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z4
+	CMPQ    CX, $0x00000005
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z5
+	CMPQ    CX, $0x00000006
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z6
+	CMPQ    CX, $0x00000007
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z7
+	CMPQ    CX, $0x00000008
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z8
+	CMPQ    CX, $0x00000009
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z9
+	CMPQ    CX, $0x0000000a
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z10
+	CMPQ    CX, $0x0000000b
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z11
+	CMPQ    CX, $0x0000000c
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z12
+	CMPQ    CX, $0x0000000d
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z13
+	CMPQ    CX, $0x0000000e
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z14
+	CMPQ    CX, $0x0000000f
+	JEQ     loaded
+	ADDQ    R9, BX
+	VMOVUPS (BX), Z15
+
+loaded:
 	VUNPCKLPS  Z1, Z0, Z16
 	VUNPCKHPS  Z1, Z0, Z17
 	VUNPCKLPS  Z3, Z2, Z18
@@ -4212,7 +4267,7 @@ qloop:
 	MOVQ       R8, BX
 	SHLQ       $0x04, BX
 	ADDQ       BX, DI
-	DECQ       CX
+	DECQ       R10
 	JNZ        qloop
 
 done:

@@ -27,7 +27,7 @@ func fmaPeakAVX2(n int)
 //go:noescape
 func transposeAVX512(dst *float32, ldd int, src *float32, lds int, blocks int, k16 int)
 
-// transpose12AVX512 transposes k16 blocks of 12×16 values from src into 16×12 blocks of dst.
+// transposeRowsAVX512 transposes k16 blocks of rows×16 values from src into 16×rows blocks of dst.
 //
 //go:noescape
-func transpose12AVX512(dst *float32, ldd int, src *float32, lds int, k16 int)
+func transposeRowsAVX512(dst *float32, ldd int, src *float32, lds int, rows int, k16 int)

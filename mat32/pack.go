@@ -6,7 +6,7 @@ package mat32
 // panel is either a strided copy of short contiguous runs or a transposition.
 
 // packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into dst as ⌈mc/mr⌉ panels
-// of kc×mr values each. The last panel's unused rows are left as they were: the kernel is
+// of kc×mr values each (mr is the panel height, at most the kernel's MR). The last panel's unused rows are left as they were: the kernel is
 // told how many rows are valid and never reads them.
 func packA(dst []float32, a Matrix, tA Transpose, i0, mc, p0, kc, mr int, tr transposer, trMR panelTransposer) {
 	for q := 0; q*mr < mc; q++ {
@@ -19,9 +19,9 @@ func packA(dst []float32, a Matrix, tA Transpose, i0, mc, p0, kc, mr int, tr tra
 		} else {
 			// op(A)(i, p) = A[i, p]: transpose rows of A into the panel.
 			start := i*a.Stride + p0
-			if trMR != nil && rows == mr && kc >= 16 {
+			if trMR != nil && mr <= 16 && kc >= 16 {
 				k16 := kc / 16
-				trMR(&panel[0], mr, &a.Data[start], a.Stride, k16)
+				trMR(&panel[0], mr, &a.Data[start], a.Stride, rows, k16)
 				if k16*16 < kc {
 					transposeRunsGo(panel[k16*16*mr:], mr, a.Data, start+k16*16, a.Stride, rows, kc-k16*16)
 				}
@@ -66,9 +66,10 @@ func copyRuns(dst []float32, ld int, src []float32, start, stride, w, kc int) {
 // at src rows 16h.., columns 16q.. goes to dst rows 16q.., columns 16h... Strides in elements.
 type transposer func(dst *float32, ldd int, src *float32, lds int, blocks, k16 int)
 
-// panelTransposer transposes k16 blocks of mr×16 values (mr rows of src, columns 16q..) into
-// 16×mr blocks of dst (rows 16q..): a whole mr-row panel of an untransposed A.
-type panelTransposer func(dst *float32, ldd int, src *float32, lds int, k16 int)
+// panelTransposer transposes k16 blocks of rows×16 values (rows ≤ 16 rows of src, columns
+// 16q..) into 16×rows blocks of dst (rows 16q.., stride ldd): a row panel of an
+// untransposed A.
+type panelTransposer func(dst *float32, ldd int, src *float32, lds int, rows, k16 int)
 
 // transposeRuns writes w rows of kc values, row r starting at src[start+r*stride], to
 // dst[r + p*ld] for p < kc: the transposition of a w×kc block into kc×ld layout. With a

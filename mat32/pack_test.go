@@ -51,14 +51,14 @@ func TestPackAPanelTransposer(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(13, 13))
 	src := randView(rng, 60, 90, 5)
-	for _, c := range [][3]int{{12, 16, 0}, {24, 37, 3}, {50, 80, 1}, {7, 20, 2}, {36, 15, 0}} {
-		mc, kc, p0 := c[0], c[1], c[2]
+	for _, c := range [][4]int{{12, 16, 0, 12}, {24, 37, 3, 12}, {50, 80, 1, 10}, {7, 20, 2, 12}, {36, 15, 0, 12}, {50, 33, 0, 9}, {16, 70, 1, 16}, {3, 48, 0, 1}} {
+		mc, kc, p0, ph := c[0], c[1], c[2], c[3]
 		want := make([]float32, 60*90)
 		got := make([]float32, 60*90)
-		packA(want, src, NoTrans, 2, mc, p0, kc, 12, nil, nil)
-		packA(got, src, NoTrans, 2, mc, p0, kc, 12, nil, trMR)
+		packA(want, src, NoTrans, 2, mc, p0, kc, ph, nil, nil)
+		packA(got, src, NoTrans, 2, mc, p0, kc, ph, nil, trMR)
 		if !slices.Equal(want, got) {
-			t.Fatalf("mc=%d kc=%d p0=%d: packed panels differ", mc, kc, p0)
+			t.Fatalf("mc=%d kc=%d p0=%d ph=%d: packed panels differ", mc, kc, p0, ph)
 		}
 	}
 }

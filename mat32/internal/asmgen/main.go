@@ -42,7 +42,7 @@ func main() {
 	peak(avx512)
 	peak(avx2)
 	transpose16()
-	transpose12()
+	transposeRows()
 	Generate()
 }
 
@@ -276,37 +276,45 @@ func transpose16() {
 	RET()
 }
 
-// transpose12 emits transpose12AVX512(dst, ldd, src, lds, k16): for each of k16 column blocks
-// q, the 12×16 block of src at columns 16q.. (12 rows) is written transposed to dst rows
-// 16q.. (12 values each, masked stores). This packs 12-row panels of an untransposed A.
-func transpose12() {
-	TEXT("transpose12AVX512", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, k16 int)")
+// transposeRows emits transposeRowsAVX512(dst, ldd, src, lds, rows, k16): for each of k16
+// column blocks q, the rows×16 block of src at columns 16q.. (1 ≤ rows ≤ 16) is written
+// transposed to dst rows 16q.. (rows values each, masked stores). This packs a whole
+// row panel of an untransposed A, whatever its height.
+func transposeRows() {
+	TEXT("transposeRowsAVX512", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, rows int, k16 int)")
 	Pragma("noescape")
-	Doc("transpose12AVX512 transposes k16 blocks of 12×16 values from src into 16×12 blocks of dst.")
+	Doc("transposeRowsAVX512 transposes k16 blocks of rows×16 values from src into 16×rows blocks of dst.")
 	dst := Load(Param("dst"), RDI)
 	ldd := Load(Param("ldd"), R8)
 	src := Load(Param("src"), RSI)
 	lds := Load(Param("lds"), R9)
-	k16 := Load(Param("k16"), RCX)
+	rows := Load(Param("rows"), RCX)
+	k16 := Load(Param("k16"), R10)
 	SHLQ(U8(2), ldd)
 	SHLQ(U8(2), lds)
 	TESTQ(k16, k16)
 	JZ(LabelRef("done"))
-	MOVL(U32(0x0fff), EAX)
+	// K1 = (1<<rows) - 1: the lanes of a destination row that belong to the panel.
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
 	KMOVW(EAX, K1)
 	r := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
 	t := []VecPhysical{Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
 	Label("qloop")
+	for i := 0; i < 16; i++ {
+		VPXORD(r[i], r[i], r[i])
+	}
 	MOVQ(src, RBX)
-	for i := 0; i < 12; i++ {
+	for i := 0; i < 16; i++ {
 		VMOVUPS(Mem{Base: RBX}, r[i])
-		if i < 11 {
+		if i < 15 {
+			CMPQ(rows, U32(i+1))
+			JEQ(LabelRef("loaded"))
 			ADDQ(lds, RBX)
 		}
 	}
-	for i := 12; i < 16; i++ {
-		VPXORD(r[i], r[i], r[i])
-	}
+	Label("loaded")
 	transposeStages(r, t)
 	MOVQ(dst, RBX)
 	for i := 0; i < 16; i++ {
