@@ -127,7 +127,15 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 							kn.fn(mrr, kc, ap, aStep, bp, bStep, &c.Data[cOff], ldcBytes, j.alpha, beta)
 							continue
 						}
-						kn.fn(mrr, kc, ap, aStep, bp, bStep, &w.tile[0], nr, 1, 0)
+						fn := kn.fn
+						if kn.half != nil && nrr <= nr/2 {
+							fn = kn.half
+							if nrr == nr/2 {
+								fn(mrr, kc, ap, aStep, bp, bStep, &c.Data[cOff], ldcBytes, j.alpha, beta)
+								continue
+							}
+						}
+						fn(mrr, kc, ap, aStep, bp, bStep, &w.tile[0], nr, 1, 0)
 						for i := 0; i < mrr; i++ {
 							t := w.tile[i*nr : i*nr+nrr]
 							cr := c.Data[cOff+i*c.Stride:][:nrr]

@@ -22,6 +22,9 @@ type kernel struct {
 	mc     int // rows of a packed A block (multiple of mr): mc×kc should stay in L2
 	nc     int // columns of a packed B block (multiple of nr): kc×nc lives in L3
 	fn     kernelFunc
+	// half, if not nil, is the same kernel with nr/2 columns, for a last partial panel of at
+	// most nr/2 columns: it halves the wasted work there.
+	half kernelFunc
 	// transpose, if not nil, is a fast 16×16-block transposition for packing transposed
 	// operands with the same instruction set as the kernel.
 	transpose transposer

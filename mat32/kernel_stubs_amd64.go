@@ -7,6 +7,11 @@ package mat32
 //go:noescape
 func gemmKernelAVX512(mr int, k int, a *float32, aStep int, b *float32, bStep int, c *float32, ldc int, alpha float32, beta float32)
 
+// gemmKernelAVX512Half is the AVX-512F, 12×16 tile in 12 zmm accumulators (last columns) micro-kernel (mr ≤ 12 rows, 16 columns).
+//
+//go:noescape
+func gemmKernelAVX512Half(mr int, k int, a *float32, aStep int, b *float32, bStep int, c *float32, ldc int, alpha float32, beta float32)
+
 // gemmKernelAVX2 is the AVX2+FMA, 6×16 tile in 12 ymm accumulators micro-kernel (mr ≤ 6 rows, 16 columns).
 //
 //go:noescape

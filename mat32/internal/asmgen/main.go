@@ -38,6 +38,11 @@ func main() {
 		xor: func(a, b, c Op) { VXORPS(a, b, c) }, comment: "AVX2+FMA, 6×16 tile in 12 ymm accumulators"}
 
 	kernel(avx512)
+	// A half-width variant for the last columns of C when at most 16 remain.
+	avx512half := avx512
+	avx512half.name, avx512half.nvec = "AVX512Half", 1
+	avx512half.comment = "AVX-512F, 12×16 tile in 12 zmm accumulators (last columns)"
+	kernel(avx512half)
 	kernel(avx2)
 	peak(avx512)
 	peak(avx2)
@@ -146,7 +151,7 @@ func kernel(s isa) {
 		JNZ(LabelRef(fmt.Sprintf("one%d", r)))
 
 		Label(fmt.Sprintf("store%d", r))
-		alpha, beta := bregs[0], bregs[1]
+		alpha, beta := tregs[0], tregs[1]
 		VBROADCASTSS(paramAddr("alpha"), alpha)
 		for i := 0; i < r; i++ {
 			for v := 0; v < s.nvec; v++ {
