@@ -23,13 +23,16 @@
 // Micro-kernels, chosen once from the CPU's features (golang.org/x/sys/cpu):
 //
 //   - avx512 (AVX512F): 12×32 tile in 24 zmm accumulators, one broadcast of A and two FMAs
-//     per row and k step, k loop unrolled ×4; kc = 512, mc = 480, nc = 4096. Transposed
-//     operands are packed with an AVX-512 16×16 block transposition.
+//     per row and k step, k loop unrolled ×4; kc = 512, mc = 480, nc = 4096. Packing
+//     transposes with AVX-512 16×16 block transpositions (op(B) = Bᵀ, op(A) = A).
 //   - avx2 (AVX2 and FMA): 6×16 tile in 12 ymm accumulators; kc = 384, mc = 240, nc = 4096.
 //   - generic: portable Go, 4×8 tile; used off amd64 (build tags) and when forced.
 //
-// Partial tiles in m use kernel variants for every row count 1…mr; partial tiles in n are
-// computed into a per-worker scratch tile and added to C in Go. The assembly is generated
+// The rows of an mc block are cut into panels of equal height ≤ mr (50 rows make 5 panels
+// of 10, not 4×12 + 2), and every kernel has variants for each height 1…mr. When fewer than
+// nr columns remain at the right edge of C, avx512 uses a half-width 12×16 kernel (784 =
+// 24×32 + 16 needs nothing else); other partial tiles are computed into a per-worker
+// scratch tile and added to C in Go. The assembly is generated
 // at development time with avo (github.com/mmcloughlin/avo) by mat32/internal/asmgen, a
 // separate module so that copi does not depend on avo; run `go generate ./mat32`.
 //
