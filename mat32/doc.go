@@ -47,7 +47,9 @@
 // # Threads and determinism
 //
 // An Engine starts Threads-1 helper goroutines in [NewEngine] (the caller is worker 0) and
-// stops them in [Engine.Close]. Threads defaults to $COPI_THREADS, else GOMAXPROCS. A product
+// stops them in [Engine.Close]. Threads defaults to $COPI_THREADS, else GOMAXPROCS. Between
+// products an idle helper polls for the next one for a few tens of microseconds before it
+// sleeps, so back-to-back products (a training step) start without a thread wake-up. A product
 // is cut into at most Threads rectangles of C along the larger of m and n, in whole
 // micro-tiles; k is never split, and products under 2¹⁸ multiply-adds run on the caller
 // alone. The plan (packing, block sizes, split) depends only on the shapes and the thread
