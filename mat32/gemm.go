@@ -166,11 +166,12 @@ func panelHeight(mc, mr int) int {
 }
 
 // blockDepth splits k into the fewest blocks of at most kcMax and returns their common
-// depth (the last block may be shorter), a multiple of 4 where possible. Balanced blocks
-// avoid a short last block whose C update would cost as much as a full one.
+// depth (the last block may be shorter), a multiple of 16 where possible (whole 16×16
+// blocks for the packing transpositions). Balanced blocks avoid a short last block whose C
+// update would cost as much as a full one.
 func blockDepth(k, kcMax int) int {
 	nb := (k + kcMax - 1) / kcMax
-	kc := roundUp((k+nb-1)/nb, 4)
+	kc := roundUp((k+nb-1)/nb, 16)
 	return min(kc, kcMax, k)
 }
 
