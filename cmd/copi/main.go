@@ -48,5 +48,6 @@ post-synaptic activity, nudged by a top-down perturbation.`,
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newCompareCmd(), newPresetsCmd())
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newDataCmd())
+	root.AddCommand(newAnalyzeCmd(), newCompressCmd())
 	return root
 }
