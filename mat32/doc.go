@@ -37,12 +37,13 @@
 // separate module so that copi does not depend on avo; run `go generate ./mat32`.
 //
 // Hand-written kernels are needed because no well-kept pure-Go float32 GEMM comes close:
-// gonum's Sgemm (gonum.org/v1/gonum/blas/gonum) measures 8–13 GFLOP/s on this project's
-// shapes on the 2-core Zen 4 development machine (BenchmarkGonumSgemm). This engine measured
-// 87–105 GFLOP/s on one core, 74–89% of the measured single-core FMA peak of ~118 GFLOP/s
-// (the bare avx512 micro-kernel runs at ~110), and 144–201 GFLOP/s on two cores, 61–85% of
-// ~236: at or above OpenBLAS on every shape but 1000³ (0.99×). docs/gemm.md has the tables
-// and the commands that produce them ([MeasurePeakGFLOPS] measures the peak).
+// gonum's Sgemm (gonum.org/v1/gonum/blas/gonum) measures 12–20 GFLOP/s on the reference
+// shapes with both cores of the 2-core Zen 4 development machine (BenchmarkGonumSgemm).
+// This engine measured 93–109 GFLOP/s on one core, 79–92% of the measured single-core FMA
+// peak of 118 GFLOP/s (the bare avx512 micro-kernel runs at ~115), and 161–207 GFLOP/s on
+// two cores, 68–88% of 236; that is 0.98–1.35× OpenBLAS 0.3.21 (SkylakeX kernels) on the
+// reference and training shapes. docs/gemm.md has the tables and the commands that produce
+// them ([MeasurePeakGFLOPS] measures the peak).
 //
 // # Threads and determinism
 //
