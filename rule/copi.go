@@ -5,8 +5,8 @@ import (
 	"github.com/copi-learn/copi/nn"
 )
 
-// copiUpdate applies COPI's inference rule to layer i. With the desired pre-activation
-// z = a + δ (the actual one nudged by the top-down perturbation) and <·> the batch mean,
+// COPI's inference rule for layer i. With the desired pre-activation z = a + δ (the actual
+// one nudged by the top-down perturbation) and <·> the batch mean,
 //
 //	ΔW = <z xᵀ> − W·diag(<x²>)          ΔW_ij = <z_i x_j> − <x_j²>·W_ij
 //	W ← W + η·ΔW
@@ -16,44 +16,48 @@ import (
 // post-synaptic activity. A bias, being a weight on a constant input of 1, follows
 // Δb = <z> − b.
 //
-// With plain SGD the update is fused into two passes over W: W ← W·diag(1 − η<x²>), then
-// W ← W + (η/N)·Zᵀ·X by one GEMM that accumulates into W. Other optimisers receive the
-// gradient −ΔW.
-func (l *Learner) copiUpdate(i int, layer *nn.Layer, delta mat32.Matrix, slot int) {
+// With plain SGD the update is fused into two passes over W ([Learner.copiFused]):
+// W ← W·diag(1 − η<x²>), then W ← W + (η/N)·Zᵀ·X by one GEMM that accumulates into W. Other
+// optimisers receive the gradient −ΔW ([Learner.copiDirection]).
+
+// copiDirection turns δ into z = a + δ in place and sets g = −ΔW = W·diag(<x²>) − <z xᵀ>
+// and, when gb is not nil and the layer has a bias, gb = −Δb = b − <z>. It expects <x²> of
+// the batch in l.msq[i].
+func (l *Learner) copiDirection(i int, layer *nn.Layer, delta, g mat32.Matrix, gb []float32) {
 	x := l.trace.X[i]
 	z := delta // δ is not needed any more: turn it into z = a + δ in place.
 	mat32.Add(z, z, l.trace.A[i])
-	msq := l.msq[i]
 	n := float32(x.Rows)
-	if l.fused {
-		eta := float32(l.Cfg.Optimizer.LR)
-		decay := l.decayScratch(layer.In)
-		for j, m := range msq {
-			decay[j] = 1 - eta*m
-		}
-		mat32.ScaleColumns(layer.W, decay)
-		l.eng.Gemm(mat32.Trans, mat32.NoTrans, eta/n, z, x, 1, layer.W)
-		if layer.B != nil {
-			meanZ := l.biasScratch(layer.Out)
-			mat32.ColMeans(meanZ, z)
-			for j := range layer.B {
-				layer.B[j] += eta * (meanZ[j] - layer.B[j])
-			}
-		}
-		return
-	}
-	// g = −ΔW = W·diag(<x²>) − <z xᵀ>
-	g := l.grad[i]
 	mat32.Copy(g, layer.W)
-	mat32.ScaleColumns(g, msq)
+	mat32.ScaleColumns(g, l.msq[i])
 	l.eng.Gemm(mat32.Trans, mat32.NoTrans, -1/n, z, x, 1, g)
-	l.opt.Apply(slot, layer.W, g)
-	if layer.B != nil {
-		gb := l.gradB[i]
+	if layer.B != nil && gb != nil {
 		mat32.ColMeans(gb, z)
 		for j := range gb {
 			gb[j] = layer.B[j] - gb[j]
 		}
-		l.opt.Apply(slot+1, mat32.FromSlice(1, len(layer.B), layer.B), mat32.FromSlice(1, len(gb), gb))
+	}
+}
+
+// copiFused applies W ← W·diag(1 − η<x²>) + (η/N)·Zᵀ·X and b ← b + η·(<z> − b) in place
+// (plain SGD), turning δ into z = a + δ on the way.
+func (l *Learner) copiFused(i int, layer *nn.Layer, delta mat32.Matrix) {
+	x := l.trace.X[i]
+	z := delta
+	mat32.Add(z, z, l.trace.A[i])
+	n := float32(x.Rows)
+	eta := float32(l.Cfg.Optimizer.LR)
+	decay := l.decayScratch(layer.In)
+	for j, m := range l.msq[i] {
+		decay[j] = 1 - eta*m
+	}
+	mat32.ScaleColumns(layer.W, decay)
+	l.eng.Gemm(mat32.Trans, mat32.NoTrans, eta/n, z, x, 1, layer.W)
+	if layer.B != nil {
+		meanZ := l.biasScratch(layer.Out)
+		mat32.ColMeans(meanZ, z)
+		for j := range layer.B {
+			layer.B[j] += eta * (meanZ[j] - layer.B[j])
+		}
 	}
 }

@@ -9,23 +9,28 @@ import (
 )
 
 // credit fills δ_l for every hidden layer l from the output error δ_L (already in
-// delta[L-1]), by the configured credit source. All δ are computed before any parameter
-// changes.
+// delta[L-1]), by the credit source src (the configured one, or Backprop for the true
+// gradient). All δ are computed before any parameter changes.
 //
 //	Backprop:                δ_l = (δ_{l+1} · W_{l+1} · R_{l+1}) ⊙ f'(a_l)
 //	FeedbackAlignment:       δ_l = (δ_{l+1} · B_{l+1}ᵀ)         ⊙ f'(a_l)
+//	SignSymmetry:            δ_l = (δ_{l+1} · B_{l+1}ᵀ)         ⊙ f'(a_l),  B from sign(W)
 //	DirectFeedbackAlignment: δ_l = (e · B_lᵀ)                   ⊙ f'(a_l),  e = δ_L
 //
 // (Row-vector form: δ_l is N×n_l; W_{l+1} is n_{l+1}×n_l; R_{l+1} is n_l×n_l; B_{l+1} of FA
-// is n_l×n_{l+1}; B_l of DFA is n_l×n_L.)
-func (l *Learner) credit(delta []mat32.Matrix, rows int) {
+// is n_l×n_{l+1}; B_l of DFA is n_l×n_L.) step is the number of the learning step this credit
+// serves (brSF draws its magnitudes for it).
+func (l *Learner) credit(delta []mat32.Matrix, rows int, src Credit, step int64) {
 	net := l.Net
+	if src == SignSymmetry {
+		l.signFeedback(step)
+	}
 	L := len(net.Layers)
 	e := delta[L-1]
 	for i := L - 2; i >= 0; i-- {
 		above := net.Layers[i+1]
 		back := l.back[i+1].Slice(0, rows, 0, above.In)
-		switch l.Cfg.Credit {
+		switch src {
 		case Backprop:
 			if above.HasR() {
 				// δ·W into back, then (δ·W)·R into delta[i]; both are N×n_l.
@@ -34,7 +39,7 @@ func (l *Learner) credit(delta []mat32.Matrix, rows int) {
 			} else {
 				l.eng.MatMul(delta[i], mat32.NoTrans, delta[i+1], mat32.NoTrans, above.W)
 			}
-		case FeedbackAlignment:
+		case FeedbackAlignment, SignSymmetry:
 			l.eng.MatMul(delta[i], mat32.NoTrans, delta[i+1], mat32.Trans, l.Feedback[i+1])
 		case DirectFeedbackAlignment:
 			l.eng.MatMul(delta[i], mat32.NoTrans, e, mat32.Trans, l.Feedback[i])
@@ -63,6 +68,8 @@ func (l *Learner) initFeedback(rng *rand.Rand) error {
 			}
 			l.Feedback[i] = b
 		}
+	case SignSymmetry:
+		return l.initSignSymmetry(rng)
 	case DirectFeedbackAlignment:
 		out := net.OutputSize()
 		for i := 0; i < L-1; i++ {

@@ -153,8 +153,8 @@ func TestEveryLayerLearns(t *testing.T) {
 			}
 		})
 	}
-	if len(Names()) != 7 {
-		t.Errorf("rules %v, want the 7 of the package doc", Names())
+	if len(Names()) != 10 {
+		t.Errorf("rules %v, want the 10 of the package doc", Names())
 	}
 }
 

@@ -5,38 +5,41 @@ import (
 	"github.com/copi-learn/copi/nn"
 )
 
-// gradientUpdate applies a gradient step to layer i from its credit δ (which carries the
-// loss multiplier and points downhill):
+// The gradient update of layer i from its credit δ (which carries the loss multiplier and
+// points downhill), with <·> the batch mean:
 //
 //	ΔW = <δ xᵀ>      Δb = <δ>
 //
-// With plain SGD, W ← W + η·ΔW is one GEMM accumulating into W. Other optimisers receive the
-// gradient g = −ΔW. For backprop credit without decorrelation, −ΔW is the exact gradient of
-// the batch loss (for MSE up to the constant factor 2/K and the multiplier m).
-func (l *Learner) gradientUpdate(i int, layer *nn.Layer, delta mat32.Matrix, slot int) {
+// With plain SGD, W ← W + η·ΔW is one GEMM accumulating into W ([Learner.gradientFused]).
+// Other optimisers receive the gradient g = −ΔW ([Learner.gradientDirection]). For backprop
+// credit without decorrelation, −ΔW is the exact gradient of the batch loss (for MSE up to
+// the constant factor 2/K and the multiplier m).
+
+// gradientDirection sets g = −ΔW = −<δ xᵀ> and, when gb is not nil and the layer has a
+// bias, gb = −Δb = −<δ>.
+func (l *Learner) gradientDirection(i int, layer *nn.Layer, delta, g mat32.Matrix, gb []float32) {
 	x := l.trace.X[i]
 	n := float32(x.Rows)
-	if l.fused {
-		eta := float32(l.Cfg.Optimizer.LR)
-		l.eng.Gemm(mat32.Trans, mat32.NoTrans, eta/n, delta, x, 1, layer.W)
-		if layer.B != nil {
-			meanD := l.biasScratch(layer.Out)
-			mat32.ColMeans(meanD, delta)
-			for j := range layer.B {
-				layer.B[j] += eta * meanD[j]
-			}
-		}
-		return
-	}
-	g := l.grad[i]
 	l.eng.Gemm(mat32.Trans, mat32.NoTrans, -1/n, delta, x, 0, g)
-	l.opt.Apply(slot, layer.W, g)
-	if layer.B != nil {
-		gb := l.gradB[i]
+	if layer.B != nil && gb != nil {
 		mat32.ColMeans(gb, delta)
 		for j := range gb {
 			gb[j] = -gb[j]
 		}
-		l.opt.Apply(slot+1, mat32.FromSlice(1, len(layer.B), layer.B), mat32.FromSlice(1, len(gb), gb))
+	}
+}
+
+// gradientFused applies W ← W + η·<δ xᵀ> and b ← b + η·<δ> in place (plain SGD).
+func (l *Learner) gradientFused(i int, layer *nn.Layer, delta mat32.Matrix) {
+	x := l.trace.X[i]
+	n := float32(x.Rows)
+	eta := float32(l.Cfg.Optimizer.LR)
+	l.eng.Gemm(mat32.Trans, mat32.NoTrans, eta/n, delta, x, 1, layer.W)
+	if layer.B != nil {
+		meanD := l.biasScratch(layer.Out)
+		mat32.ColMeans(meanD, delta)
+		for j := range layer.B {
+			layer.B[j] += eta * meanD[j]
+		}
 	}
 }

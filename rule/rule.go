@@ -9,7 +9,8 @@
 //   - whether and how a decorrelating matrix R in front of each layer learns
 //     (decorrelation.go).
 //
-// The named rules (bp, decor-bp, copi-bp, copi-fa, copi-dfa, fa, dfa) are those choices fixed;
+// The named rules (bp, decor-bp, copi-bp, copi-fa, copi-dfa, fa, dfa, usf, brsf, frsf) are
+// those choices fixed;
 // see [Names]. One training step ([Learner.Step]) follows the COPI reference order: a forward
 // pass, then the credit of every layer, then for each layer the update of W followed by the
 // update of R, all from the activity of the same forward pass.
@@ -39,6 +40,9 @@ const (
 	// DirectFeedbackAlignment: δ_l = (e·B_lᵀ) ⊙ f'(a_l), e the output error; every hidden layer
 	// hears the output directly, with no backward chain.
 	DirectFeedbackAlignment
+	// SignSymmetry: δ_l = (δ_{l+1}·B_{l+1}ᵀ) ⊙ f'(a_l) as in FA, but B_{l+1} takes the signs
+	// of the current W_{l+1}ᵀ and magnitudes set by [Magnitude] (signsymmetry.go).
+	SignSymmetry
 )
 
 // String names the credit source.
@@ -50,6 +54,8 @@ func (c Credit) String() string {
 		return "fa"
 	case DirectFeedbackAlignment:
 		return "dfa"
+	case SignSymmetry:
+		return "sign-symmetry"
 	}
 	return fmt.Sprintf("Credit(%d)", int(c))
 }
@@ -80,6 +86,9 @@ type Config struct {
 	Name   string `json:"name" yaml:"name"`
 	Credit Credit `json:"-" yaml:"-"`
 	Update Update `json:"-" yaml:"-"`
+	// Magnitude chooses the magnitudes of sign symmetry's B (uSF, brSF, frSF); only read
+	// when Credit is SignSymmetry.
+	Magnitude Magnitude `json:"-" yaml:"-"`
 	// Decorrelation configures the learned R; its Variant is "none" for rules without R.
 	Decorrelation DecorrelationConfig `json:"decorrelation" yaml:"decorrelation"`
 	// Optimizer applies weight updates. COPI and decorrelated BP in the paper use plain SGD.
@@ -96,7 +105,8 @@ type Config struct {
 	// Seed drives the rule's own randomness (the decorrelation's row sampling).
 	Seed uint64 `json:"-" yaml:"-"`
 	// FeedbackInit draws the fixed feedback matrices B: "xavier-normal" (the COPI reference's
-	// FA) or "uniform" (±1/√n_l, Nøkland's DFA).
+	// FA) or "uniform" (±1/√n_l, Nøkland's DFA). For brSF and frSF it draws the random
+	// matrices whose absolute values are B's magnitudes.
 	FeedbackInit string `json:"feedback_init,omitempty" yaml:"feedback_init,omitempty"`
 }
 
@@ -116,6 +126,16 @@ var defs = map[string]ruleDef{
 	"copi-dfa": {DirectFeedbackAlignment, COPI, true, "COPI with direct-feedback-alignment perturbations"},
 	"fa":       {FeedbackAlignment, Gradient, false, "feedback alignment (Lillicrap et al. 2016)"},
 	"dfa":      {DirectFeedbackAlignment, Gradient, false, "direct feedback alignment (Nøkland 2016)"},
+	"usf":      {SignSymmetry, Gradient, false, "sign symmetry, uniform magnitude: B = σ_init·sign(Wᵀ) (Liao et al. 2016)"},
+	"brsf":     {SignSymmetry, Gradient, false, "sign symmetry, batchwise random magnitude: B = |R|⊙sign(Wᵀ), R redrawn every batch"},
+	"frsf":     {SignSymmetry, Gradient, false, "sign symmetry, fixed random magnitude: B = |R|⊙sign(Wᵀ), R drawn once"},
+}
+
+// signMagnitudes gives the sign-symmetry rules their magnitudes.
+var signMagnitudes = map[string]Magnitude{
+	"usf":  UniformMagnitude,
+	"brsf": BatchRandomMagnitude,
+	"frsf": FixedRandomMagnitude,
 }
 
 // Names lists the named rules, sorted.
@@ -138,7 +158,7 @@ func (c *Config) ForName(name string) error {
 	if !ok {
 		return fmt.Errorf("unknown rule %q (want one of %s)", name, strings.Join(Names(), ", "))
 	}
-	c.Name, c.Credit, c.Update = name, d.credit, d.update
+	c.Name, c.Credit, c.Update, c.Magnitude = name, d.credit, d.update, signMagnitudes[name]
 	if !d.decorrelate {
 		c.Decorrelation.Variant = "none"
 	} else if c.Decorrelation.Variant == "" || c.Decorrelation.Variant == "none" {
@@ -159,13 +179,15 @@ type Learner struct {
 	Cfg Config
 	// Feedback holds the fixed random matrices B of FA (B_l is n_{l-1}×n_l, indexed by the
 	// layer it carries credit across) or DFA (B_l is n_l×n_out for hidden layer l); nil
-	// entries where a layer needs none.
+	// entries where a layer needs none. Sign symmetry's B (shaped as FA's) is rebuilt from
+	// the current W before every credit pass, so it holds the B of the last pass.
 	Feedback []mat32.Matrix
 
 	eng   *mat32.Engine
 	opt   optim.Optimizer
 	trace *nn.Trace
 	decor decorrelator
+	sign  signSymmetry
 
 	delta     []mat32.Matrix // per layer, Cap×n_out: δ, then a + δ for COPI
 	deltaView []mat32.Matrix // the current batch's rows of delta
@@ -265,9 +287,7 @@ type Phase struct {
 // nothing updated; the caller decides what to do (see [Learner.FirstNonFinite]).
 func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 	net := l.Net
-	l.Net.Forward(l.eng, x, l.trace)
-	out := l.trace.Output()
-	loss := l.Cfg.Loss.Value(out, labels)
+	loss := l.forward(x, labels)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss
 	}
@@ -275,21 +295,10 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 	if !ph.UpdateW && !ph.UpdateR {
 		return loss
 	}
-	rows := x.Rows
-	L := len(net.Layers)
-	delta := l.deltaView
-	for i, d := range l.delta {
-		delta[i] = d.Slice(0, rows, 0, d.Cols)
-	}
 	// Output error, then every hidden layer's credit, before any parameter changes.
-	e := delta[L-1]
-	l.Cfg.Loss.NegGradient(e, out, labels)
-	mat32.Scale(l.lossMult, e)
-	if l.Cfg.OutputDerivative {
-		mat32.MulDeriv(e, e, l.trace.A[L-1], net.Config.Hidden, net.Config.HiddenParam)
-	}
+	delta := l.outputError(x.Rows, labels, l.lossMult, l.Cfg.OutputDerivative)
 	if ph.UpdateW {
-		l.credit(delta, rows)
+		l.credit(delta, x.Rows, l.Cfg.Credit, l.steps)
 		if !l.fused {
 			l.opt.Begin()
 		}
@@ -299,11 +308,14 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 		x := l.trace.X[i]
 		mat32.ColMeanSquares(l.msq[i], x)
 		if ph.UpdateW {
-			switch l.Cfg.Update {
-			case COPI:
-				l.copiUpdate(i, layer, delta[i], slot)
-			case Gradient:
-				l.gradientUpdate(i, layer, delta[i], slot)
+			if l.fused {
+				l.fusedUpdate(i, layer, delta[i])
+			} else {
+				l.direction(i, layer, delta[i], l.grad[i], l.gradB[i])
+				l.opt.Apply(slot, layer.W, l.grad[i])
+				if layer.B != nil {
+					l.opt.Apply(slot+1, mat32.FromSlice(1, len(layer.B), layer.B), mat32.FromSlice(1, len(layer.B), l.gradB[i]))
+				}
 			}
 		}
 		if layer.B != nil {
@@ -314,6 +326,88 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 		if ph.UpdateR && layer.HasR() {
 			l.decor.update(l.eng, i, layer.R, x, l.msq[i], l.steps)
 		}
+	}
+	return loss
+}
+
+// forward runs the batch through the network into the learner's trace and returns the loss.
+func (l *Learner) forward(x mat32.Matrix, labels []uint8) float64 {
+	l.Net.Forward(l.eng, x, l.trace)
+	return l.Cfg.Loss.Value(l.trace.Output(), labels)
+}
+
+// outputError sets the credit views to the batch's rows and fills the output layer's with
+// δ_L = m·(t − ŷ) [⊙ f'(a_L) with the output-derivative quirk]; it returns the views.
+func (l *Learner) outputError(rows int, labels []uint8, m float32, outputDerivative bool) []mat32.Matrix {
+	net := l.Net
+	L := len(net.Layers)
+	delta := l.deltaView
+	for i, d := range l.delta {
+		delta[i] = d.Slice(0, rows, 0, d.Cols)
+	}
+	e := delta[L-1]
+	l.Cfg.Loss.NegGradient(e, l.trace.Output(), labels)
+	mat32.Scale(m, e)
+	if outputDerivative {
+		mat32.MulDeriv(e, e, l.trace.A[L-1], net.Config.Hidden, net.Config.HiddenParam)
+	}
+	return delta
+}
+
+// direction sets g = −ΔW_i, the gradient that the optimiser receives for layer i's weights,
+// and (when gb is not nil and the layer has a bias) gb = −Δb_i, by the configured update. It
+// expects the trace, the credit δ and <x²> of the current batch.
+func (l *Learner) direction(i int, layer *nn.Layer, delta, g mat32.Matrix, gb []float32) {
+	switch l.Cfg.Update {
+	case COPI:
+		l.copiDirection(i, layer, delta, g, gb)
+	case Gradient:
+		l.gradientDirection(i, layer, delta, g, gb)
+	}
+}
+
+// fusedUpdate applies plain SGD's W ← W + η·ΔW (and b ← b + η·Δb) straight into the
+// parameters, by the configured update.
+func (l *Learner) fusedUpdate(i int, layer *nn.Layer, delta mat32.Matrix) {
+	switch l.Cfg.Update {
+	case COPI:
+		l.copiFused(i, layer, delta)
+	case Gradient:
+		l.gradientFused(i, layer, delta)
+	}
+}
+
+// RuleGradients computes, for the batch (x, labels), what the rule's next [Learner.Step]
+// would hand the optimiser for every layer's weights if that step saw this batch:
+// g_l = −ΔW_l (so plain SGD would change W_l by −η·g_l), into g[l] (shaped like W_l). It uses
+// the code of Step (forward pass, output error, credit, per-layer update direction) but
+// changes no parameter, no optimiser state and no step count; it overwrites the learner's
+// trace and credit buffers, and brSF's B is drawn for the next step, as that step will draw
+// it. The optimiser's own transformation (momentum, Adam's scaling, weight decay) is not
+// included. It returns the batch loss and allocates nothing.
+func (l *Learner) RuleGradients(x mat32.Matrix, labels []uint8, g []mat32.Matrix) float64 {
+	loss := l.forward(x, labels)
+	delta := l.outputError(x.Rows, labels, l.lossMult, l.Cfg.OutputDerivative)
+	l.credit(delta, x.Rows, l.Cfg.Credit, l.steps+1)
+	for i, layer := range l.Net.Layers {
+		mat32.ColMeanSquares(l.msq[i], l.trace.X[i])
+		l.direction(i, layer, delta[i], g[i], nil)
+	}
+	return loss
+}
+
+// TrueGradients computes the gradient ∇_{W_l} of the batch loss with respect to every
+// layer's weights into g[l] (shaped like W_l), by the machinery of Step with backprop credit
+// (through W and R): the output error is the loss's own, without the loss multiplier and the
+// output-derivative quirk, and the update is the gradient one. For MSE the result is the
+// gradient up to the positive factor 2/K (K outputs). It changes no parameter and allocates
+// nothing; it overwrites the learner's trace and credit buffers. It returns the batch loss.
+func (l *Learner) TrueGradients(x mat32.Matrix, labels []uint8, g []mat32.Matrix) float64 {
+	loss := l.forward(x, labels)
+	delta := l.outputError(x.Rows, labels, 1, false)
+	l.credit(delta, x.Rows, Backprop, l.steps+1)
+	for i, layer := range l.Net.Layers {
+		l.gradientDirection(i, layer, delta[i], g[i], nil)
 	}
 	return loss
 }

@@ -51,6 +51,10 @@ func testStepDoesNotAllocate(t *testing.T, threads int) {
 		{"copi-dfa", "copi-dfa", func(c *Config) { c.OutputDerivative = true; c.LossMultiplier = 1000; c.Optimizer.LR = 1e-6 }, false},
 		{"fa", "fa", nil, true},
 		{"dfa", "dfa", nil, false},
+		{"usf/adam/bias", "usf", adam, true},
+		{"brsf", "brsf", nil, false},
+		{"brsf/adam/bias", "brsf", adam, true},
+		{"frsf/momentum", "frsf", func(c *Config) { c.Optimizer = optim.Config{Name: "sgd", LR: 0.01, Momentum: 0.9} }, true},
 	}
 	const N = 32
 	for _, c := range cases {
