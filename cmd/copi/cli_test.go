@@ -68,7 +68,7 @@ func TestTrainEvalAndResume(t *testing.T) {
 
 func TestCompareTable(t *testing.T) {
 	out, stderr, err := run(t, "compare", "--presets", "mnist/bp-adam,mnist/copi-bp", "--seeds", "1,2",
-		"--data", "fashion-mnist-sample", "--epochs", "2", "-q")
+		"--data", "fashion-mnist-sample", "--epochs", "2", "--sizes", "784,32,10", "--threads", "2", "-q")
 	if err != nil {
 		t.Fatalf("compare: %v\n%s", err, stderr)
 	}

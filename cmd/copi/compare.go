@@ -1,165 +1,671 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
+	"github.com/copi-learn/copi/mat32"
+	"github.com/copi-learn/copi/report"
+	"github.com/copi-learn/copi/rule"
 	"github.com/copi-learn/copi/train"
 )
 
-// compareRow is one configuration's results over seeds.
-type compareRow struct {
-	label                  string
-	final, peak, peakEpoch []float64
-	secPerEpoch            []float64
-	// perEpoch[e] holds the test accuracy (%) at the end of epoch e, one entry per seed.
-	perEpoch [][]float64
+// defaultComparePresets are compared when neither presets, rules nor a study are given.
+const defaultComparePresets = "mnist/bp-adam,mnist/copi-bp"
+
+// study describes a grid of runs: configurations (presets, rules over a base preset, and
+// explicit runs) × datasets × seeds. It is read from --study and/or built from flags.
+type study struct {
+	// Base is the preset that every entry of Rules is applied over.
+	Base string `yaml:"base"`
+	// Presets are configurations compared as they are (after the overrides).
+	Presets []string `yaml:"presets"`
+	// Rules are learning rules, each applied over Base.
+	Rules []string `yaml:"rules"`
+	// Seeds and Data are the grid's other axes.
+	Seeds []uint64 `yaml:"seeds"`
+	Data  []string `yaml:"data"`
+	// Epochs, LR and Batch are shorthands applied to every run after Config.
+	Epochs *int     `yaml:"epochs"`
+	LR     *float64 `yaml:"lr"`
+	Batch  *int     `yaml:"batch"`
+	// Config holds configuration keys (as `copi presets --show` prints them) applied over
+	// every run.
+	Config yaml.Node `yaml:"config"`
+	// Runs are explicit configurations added after the presets and rules.
+	Runs []studyRun `yaml:"runs"`
+}
+
+// studyRun is one explicit configuration of a study.
+type studyRun struct {
+	Label  string    `yaml:"label"`
+	Preset string    `yaml:"preset"`
+	Rule   string    `yaml:"rule"`
+	Seeds  []uint64  `yaml:"seeds"`
+	Data   []string  `yaml:"data"`
+	Epochs *int      `yaml:"epochs"`
+	LR     *float64  `yaml:"lr"`
+	Batch  *int      `yaml:"batch"`
+	Config yaml.Node `yaml:"config"`
+}
+
+// plannedRun is one cell of the grid.
+type plannedRun struct {
+	Index       int
+	Label, Data string
+	Seed        uint64
+	Cfg         train.Config
+	Hash, Key   string
+}
+
+// studyLine is what `copi compare` writes per evaluation: the trainer's record (all its
+// fields, present and future) plus the run's identity in the study and its configuration.
+type studyLine struct {
+	train.Record
+	Label      string       `json:"label"`
+	Key        string       `json:"key"`
+	ConfigHash string       `json:"config_hash"`
+	Config     train.Config `json:"config"`
 }
 
 func newCompareCmd() *cobra.Command {
 	var (
-		presets, seeds, dataSpec, metrics string
-		epochs, threads                   int
-		quiet                             bool
+		presets, rules, base, seeds, dataSpec string
+		studyFile, metrics, ckptDir, shard    string
+		sizes                                 string
+		epochs, batch, threads                int
+		lr                                    float64
+		quiet, tableOnly, dryRun              bool
 	)
 	cmd := &cobra.Command{
-		Use:   "compare",
-		Short: "Train several presets over several seeds on the same data and tabulate them",
-		Long: `Runs every preset in --presets for every seed in --seeds on the same data, one after
-another, then prints a table: final and peak test accuracy (mean ± sd over seeds),
-the epoch of the peak, and the training seconds per epoch.
+		Use:   "compare [--table-only METRICS.jsonl...]",
+		Short: "Run a study (presets/rules × datasets × seeds), resumably and in shards, and tabulate it",
+		Long: `Runs a grid of configurations × datasets × seeds and prints a table: final and
+peak test accuracy (mean ± sd over seeds), the epoch of the peak, and the training
+seconds per epoch, then the test accuracy at the end of every epoch.
 
-Every evaluation of every run is appended to --metrics as a JSON line (with the
-run's label in "run"), ready for 'copi report' or your own plotting.`,
+The configurations are --presets as they are, then every rule of --rules applied over
+the --base preset, then the explicit runs of a --study file (YAML or JSON):
+
+  base: mnist/bp-adam            # preset under the rules
+  rules: [bp, fa, dfa]           # one configuration per rule
+  presets: [mnist/copi-bp]       # more configurations
+  seeds: [1, 2, 3]
+  data: [fashion-mnist, mnist]
+  epochs: 10                     # shorthands: epochs, lr, batch
+  config:                        # any keys of 'copi presets --show', over every run
+    sizes: [784, 1024, 512, 10]
+    activation: relu
+    loss: cross-entropy
+    optimizer: {name: adam, lr: 3.0e-4}
+  runs:                          # explicit configurations (each may set its own seeds/data)
+    - {label: fa-fast, preset: mnist/bp-adam, rule: fa, lr: 1.0e-3}
+
+Flags given on the command line replace the study's axes and shorthands. The grid is
+ordered dataset, then configuration, then seed; --dry-run lists it.
+
+Every evaluation is appended to --metrics as a JSON line carrying the run's label,
+a key (label|data|seed|config hash) and its whole configuration. Started again with the
+same metrics file, compare skips the runs whose final epoch is recorded and runs the
+incomplete ones again: from scratch, or from their checkpoint in --checkpoint-dir
+(written after every epoch and on Ctrl-C), exactly as if never interrupted.
+
+--shard i/n runs only the runs whose index is i modulo n, so that n machines (a Slurm
+job array, a Kubernetes Indexed Job) share a study, each writing its own metrics file;
+'copi compare --table-only FILES...' then tabulates them together, and 'copi report'
+draws them. See docs/studies.md.`,
 		Example: `  copi compare --presets mnist/bp-adam,mnist/copi-bp --data fashion-mnist --epochs 3
-  copi compare --presets mnist/copi-bp,mnist/copi-fa,mnist/decor-bp --seeds 1,2,3 --epochs 20 --metrics cmp.jsonl`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			log := cmd.ErrOrStderr()
-			var seedList []uint64
-			for _, s := range splitList(seeds) {
-				v, err := strconv.ParseUint(s, 10, 64)
-				if err != nil {
-					return fmt.Errorf("--seeds: %q is not a seed", s)
-				}
-				seedList = append(seedList, v)
+  copi compare --base mnist/bp-adam --rules bp,fa,dfa --seeds 1,2,3 --epochs 10 --metrics fa.jsonl
+  copi compare --study study.yaml --metrics study-0.jsonl --checkpoint-dir ckpt --shard 0/4
+  copi compare --table-only study-*.jsonl`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && !tableOnly {
+				return fmt.Errorf("compare takes metrics files only with --table-only (got %q)", args[0])
 			}
-			var cfgs []train.Config
-			for _, p := range splitList(presets) {
-				c, err := train.Preset(p)
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tableOnly {
+				if len(args) == 0 {
+					return fmt.Errorf("--table-only needs metrics files to tabulate")
+				}
+				set, err := report.Load(args...)
 				if err != nil {
 					return err
 				}
-				if cmd.Flags().Changed("epochs") {
-					c.Epochs = epochs
+				printStudyTable(cmd.OutOrStdout(), set.Groups(nil))
+				return nil
+			}
+			fl := cmd.Flags()
+			var st study
+			if studyFile != "" {
+				var err error
+				if st, err = readStudy(studyFile); err != nil {
+					return err
 				}
-				cfgs = append(cfgs, c)
 			}
-			if len(cfgs) == 0 || len(seedList) == 0 {
-				return fmt.Errorf("nothing to compare: give --presets and --seeds")
+			if fl.Changed("presets") {
+				st.Presets = splitList(presets)
 			}
-			d, err := loadData(ctx, dataSpec, 0, log)
+			if fl.Changed("rules") {
+				st.Rules = splitList(rules)
+			}
+			if fl.Changed("base") || st.Base == "" {
+				st.Base = base
+			}
+			if fl.Changed("seeds") || len(st.Seeds) == 0 {
+				st.Seeds = nil
+				for _, s := range splitList(seeds) {
+					v, err := strconv.ParseUint(s, 10, 64)
+					if err != nil {
+						return fmt.Errorf("--seeds: %q is not a seed", s)
+					}
+					st.Seeds = append(st.Seeds, v)
+				}
+			}
+			if fl.Changed("data") || len(st.Data) == 0 {
+				st.Data = splitList(dataSpec)
+			}
+			if len(st.Presets) == 0 && len(st.Rules) == 0 && len(st.Runs) == 0 {
+				st.Presets = splitList(defaultComparePresets)
+			}
+			if fl.Changed("epochs") {
+				st.Epochs = &epochs
+			}
+			if fl.Changed("lr") {
+				st.LR = &lr
+			}
+			if fl.Changed("batch") {
+				st.Batch = &batch
+			}
+			var sizeList []int
+			if fl.Changed("sizes") {
+				for _, s := range splitList(sizes) {
+					n, err := strconv.Atoi(s)
+					if err != nil {
+						return fmt.Errorf("--sizes: %q is not a number", s)
+					}
+					sizeList = append(sizeList, n)
+				}
+			}
+			plan, err := st.plan(sizeList)
 			if err != nil {
 				return err
 			}
-			eng, err := newEngine(threads)
+			idx, n, err := parseShard(shard)
 			if err != nil {
 				return err
 			}
-			defer eng.Close()
-			var out io.Writer
-			if metrics != "" {
-				f, err := os.OpenFile(metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-				if err != nil {
-					return fmt.Errorf("metrics: %w", err)
-				}
-				defer f.Close()
-				out = f
-			}
-			var rows []*compareRow
-			for _, c := range cfgs {
-				row := &compareRow{label: label(c)}
-				rows = append(rows, row)
-				for _, s := range seedList {
-					c.Seed = s
-					t, err := train.NewTrainer(eng, c, d)
-					if err != nil {
-						return err
-					}
-					runLabel := fmt.Sprintf("%s@%d", row.label, s)
-					p := newProgress(log, runLabel, c.Epochs*t.StepsPerEpoch(), quiet)
-					err = t.Run(ctx, train.Options{Metrics: out, RunLabel: runLabel, OnStep: p.step, OnEval: p.eval})
-					p.done()
-					if err != nil {
-						return fmt.Errorf("%s: %w", runLabel, err)
-					}
-					row.add(t.Records(), t.Seconds(), c.Epochs)
-				}
-			}
-			printCompare(cmd.OutOrStdout(), rows, len(seedList))
-			return nil
+			return runStudy(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), plan, studyOpts{
+				shardIndex: idx, shards: n, metrics: metrics, ckptDir: ckptDir,
+				threads: threads, quiet: quiet, dryRun: dryRun,
+			})
 		},
 	}
-	cmd.Flags().StringVar(&presets, "presets", "mnist/bp-adam,mnist/copi-bp", "comma-separated presets to compare")
-	cmd.Flags().StringVar(&seeds, "seeds", "1", "comma-separated seeds")
-	cmd.Flags().StringVar(&dataSpec, "data", "fashion-mnist", "dataset name or path (the same for every run)")
-	cmd.Flags().IntVar(&epochs, "epochs", 0, "epochs per run (default: each preset's)")
-	cmd.Flags().StringVar(&metrics, "metrics", "", "append every evaluation of every run to this JSON-lines file")
-	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
+	f := cmd.Flags()
+	f.StringVar(&presets, "presets", "", "comma-separated presets to compare (default "+defaultComparePresets+" when nothing else is given)")
+	f.StringVar(&rules, "rules", "", "comma-separated rules, each applied over --base: "+strings.Join(rule.Names(), ", "))
+	f.StringVar(&base, "base", "mnist/bp-adam", "preset that --rules are applied over")
+	f.StringVar(&seeds, "seeds", "1", "comma-separated seeds")
+	f.StringVar(&dataSpec, "data", "fashion-mnist", "comma-separated dataset names or paths")
+	f.StringVar(&studyFile, "study", "", "YAML or JSON study file (grid axes, overrides, explicit runs)")
+	f.IntVar(&epochs, "epochs", 0, "epochs per run (default: each configuration's)")
+	f.Float64Var(&lr, "lr", 0, "learning rate of every run")
+	f.IntVar(&batch, "batch", 0, "batch size of every run")
+	f.StringVar(&sizes, "sizes", "", "layer widths of every run, input first, e.g. 784,1024,512,10")
+	f.StringVar(&metrics, "metrics", "", "append every evaluation here as JSON lines; runs already complete in it are skipped")
+	f.StringVar(&ckptDir, "checkpoint-dir", "", "keep one checkpoint per run here, to resume incomplete runs exactly")
+	f.StringVar(&shard, "shard", "", "run only shard i/n: the runs whose grid index is i modulo n (i from 0)")
+	f.BoolVar(&tableOnly, "table-only", false, "tabulate the metrics files given as arguments without training")
+	f.BoolVar(&dryRun, "dry-run", false, "list the grid (index, shard, key, status) without training")
+	f.IntVar(&threads, "threads", 0, "worker threads")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only the table")
 	return cmd
 }
 
-// add records one run: its last and best test accuracy at epoch ends.
-func (r *compareRow) add(recs []train.Record, seconds float64, epochs int) {
-	best, bestEpoch, last := -1.0, 0, 0.0
-	for _, rec := range recs {
-		if rec.EpochFraction < 1 {
-			continue
-		}
-		last = rec.TestAcc
-		for len(r.perEpoch) <= rec.Epoch {
-			r.perEpoch = append(r.perEpoch, nil)
-		}
-		r.perEpoch[rec.Epoch] = append(r.perEpoch[rec.Epoch], 100*rec.TestAcc)
-		if rec.TestAcc > best {
-			best, bestEpoch = rec.TestAcc, rec.Epoch
-		}
+// readStudy reads a YAML or JSON study file, rejecting unknown keys.
+func readStudy(path string) (study, error) {
+	var st study
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return st, fmt.Errorf("study: %w", err)
 	}
-	r.final = append(r.final, 100*last)
-	r.peak = append(r.peak, 100*best)
-	r.peakEpoch = append(r.peakEpoch, float64(bestEpoch))
-	if epochs > 0 {
-		r.secPerEpoch = append(r.secPerEpoch, seconds/float64(epochs))
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&st); err != nil && !errors.Is(err, io.EOF) {
+		return st, fmt.Errorf("study %s: %s", path, oneLine(err.Error()))
 	}
+	return st, nil
 }
 
-func printCompare(w io.Writer, rows []*compareRow, seeds int) {
+// oneLine joins a multi-line message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+// applyConfigNode decodes configuration keys over cfg, rejecting unknown ones.
+func applyConfigNode(cfg train.Config, n *yaml.Node) (train.Config, error) {
+	if n.Kind == 0 {
+		return cfg, nil
+	}
+	raw, err := yaml.Marshal(n)
+	if err != nil {
+		return cfg, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	c := cfg
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("config: %s", oneLine(err.Error()))
+	}
+	return c, nil
+}
+
+// withRule switches cfg to rule r, turning decorrelation on or off as the rule requires.
+func withRule(cfg train.Config, r string) (train.Config, error) {
+	rc := rule.Config{Decorrelation: cfg.Decorrelation}
+	if err := rc.ForName(r); err != nil {
+		return cfg, err
+	}
+	cfg.Rule, cfg.Decorrelation.Variant = r, rc.Decorrelation.Variant
+	return cfg, nil
+}
+
+// configHash is a short hash of the configuration without its seed.
+func configHash(cfg train.Config) string {
+	cfg.Seed = 0
+	b, _ := json.Marshal(cfg)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:6])
+}
+
+// plan expands the study into its grid, in a deterministic order: dataset, then
+// configuration, then seed. sizes, if set, replaces every run's layer widths.
+func (st *study) plan(sizes []int) ([]plannedRun, error) {
+	type entry struct {
+		label       string
+		cfg         train.Config
+		seeds       []uint64
+		data        []string
+		epochs, bat *int
+		lr          *float64
+		node        *yaml.Node
+	}
+	var entries []entry
+	for _, p := range st.Presets {
+		c, err := train.Preset(p)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{label: p, cfg: c})
+	}
+	for _, r := range st.Rules {
+		c, err := train.Preset(st.Base)
+		if err != nil {
+			return nil, fmt.Errorf("--base: %w", err)
+		}
+		if c, err = withRule(c, r); err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{label: r, cfg: c})
+	}
+	for i := range st.Runs {
+		sr := &st.Runs[i]
+		p := sr.Preset
+		if p == "" {
+			p = st.Base
+		}
+		c, err := train.Preset(p)
+		if err != nil {
+			return nil, fmt.Errorf("study run %d: %w", i+1, err)
+		}
+		if sr.Rule != "" {
+			if c, err = withRule(c, sr.Rule); err != nil {
+				return nil, fmt.Errorf("study run %d: %w", i+1, err)
+			}
+		}
+		lbl := sr.Label
+		if lbl == "" {
+			lbl = label(c)
+		}
+		entries = append(entries, entry{label: lbl, cfg: c, seeds: sr.Seeds, data: sr.Data,
+			epochs: sr.Epochs, bat: sr.Batch, lr: sr.LR, node: &sr.Config})
+	}
+	seen := map[string]bool{}
+	for i := range entries {
+		e := &entries[i]
+		if seen[e.label] {
+			return nil, fmt.Errorf("two configurations of the study are labelled %q: give explicit runs distinct labels", e.label)
+		}
+		seen[e.label] = true
+		var err error
+		if e.cfg, err = applyConfigNode(e.cfg, &st.Config); err != nil {
+			return nil, fmt.Errorf("study: %w", err)
+		}
+		apply := func(ep, b *int, lr *float64) {
+			if ep != nil {
+				e.cfg.Epochs = *ep
+			}
+			if b != nil {
+				e.cfg.BatchSize = *b
+			}
+			if lr != nil {
+				e.cfg.Optimizer.LR = *lr
+			}
+		}
+		apply(st.Epochs, st.Batch, st.LR)
+		if e.node != nil {
+			if e.cfg, err = applyConfigNode(e.cfg, e.node); err != nil {
+				return nil, fmt.Errorf("study run %s: %w", e.label, err)
+			}
+			apply(e.epochs, e.bat, e.lr)
+		}
+		if sizes != nil {
+			e.cfg.Sizes = append([]int(nil), sizes...)
+		}
+		if err := e.cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", e.label, err)
+		}
+	}
+	var datasets []string
+	inData := map[string]bool{}
+	addData := func(ds []string) {
+		for _, d := range ds {
+			if !inData[d] {
+				inData[d] = true
+				datasets = append(datasets, d)
+			}
+		}
+	}
+	addData(st.Data)
+	for _, e := range entries {
+		addData(e.data)
+	}
+	var plan []plannedRun
+	for _, d := range datasets {
+		for _, e := range entries {
+			ds, seeds := st.Data, st.Seeds
+			if e.data != nil {
+				ds = e.data
+			}
+			if e.seeds != nil {
+				seeds = e.seeds
+			}
+			if !contains(ds, d) {
+				continue
+			}
+			h := configHash(e.cfg)
+			for _, s := range seeds {
+				c := e.cfg
+				c.Seed = s
+				plan = append(plan, plannedRun{Index: len(plan), Label: e.label, Data: d, Seed: s, Cfg: c, Hash: h,
+					Key: fmt.Sprintf("%s|%s|%d|%s", e.label, d, s, h)})
+			}
+		}
+	}
+	if len(plan) == 0 {
+		return nil, fmt.Errorf("nothing to compare: the study has no configurations, datasets or seeds")
+	}
+	return plan, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// parseShard reads "i/n" (0 ≤ i < n); the empty string is shard 0 of 1.
+func parseShard(s string) (int, int, error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q: want i/n with 0 ≤ i < n, e.g. 0/4", s)
+	}
+	return i, n, nil
+}
+
+// studyOpts are the run-time settings of a study.
+type studyOpts struct {
+	shardIndex, shards int
+	metrics, ckptDir   string
+	threads            int
+	quiet, dryRun      bool
+}
+
+// checkpointName returns a file name for a run's checkpoint.
+func checkpointName(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b) + ".ckpt"
+}
+
+// runStudy runs this shard's incomplete runs of the plan and prints the table of the whole
+// plan from the metrics.
+func runStudy(ctx context.Context, stdout, log io.Writer, plan []plannedRun, o studyOpts) error {
+	done := &report.Set{}
+	if o.metrics != "" {
+		if err := done.ReadFile(o.metrics); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	status := func(p plannedRun) string {
+		r := done.Lookup(p.Key)
+		switch {
+		case r == nil:
+			return "todo"
+		case r.Complete():
+			return "done"
+		}
+		l := r.Last()
+		return fmt.Sprintf("partial (epoch %d of %d)", l.Epoch, p.Cfg.Epochs)
+	}
+	var mine []plannedRun
+	for _, p := range plan {
+		if p.Index%o.shards == o.shardIndex {
+			mine = append(mine, p)
+		}
+	}
+	if o.dryRun {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "index\tshard\tkey\tepochs\tstatus")
+		for _, p := range plan {
+			st := "other shard"
+			if p.Index%o.shards == o.shardIndex {
+				st = status(p)
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\n", p.Index, p.Index%o.shards, p.Key, p.Cfg.Epochs, st)
+		}
+		return tw.Flush()
+	}
+
+	var out io.Writer
+	var mem bytes.Buffer
+	if o.metrics != "" {
+		f, err := os.OpenFile(o.metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer f.Close()
+		out = f
+	} else {
+		out = &mem
+	}
+	if o.ckptDir != "" {
+		if err := os.MkdirAll(o.ckptDir, 0o755); err != nil {
+			return fmt.Errorf("checkpoint dir: %w", err)
+		}
+	}
+	eng, err := newEngine(o.threads)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	var (
+		d       *train.Data
+		curData string
+	)
+	for i, p := range mine {
+		tag := fmt.Sprintf("[%d/%d] %s@%d on %s", i+1, len(mine), p.Label, p.Seed, p.Data)
+		if r := done.Lookup(p.Key); r != nil && r.Complete() {
+			if !o.quiet {
+				fmt.Fprintf(log, "%s: done already\n", tag)
+			}
+			continue
+		}
+		if d == nil || curData != p.Data {
+			d = nil // let the previous dataset go before loading the next
+			if d, err = loadData(ctx, p.Data, p.Cfg.Validation, log); err != nil {
+				return err
+			}
+			curData = p.Data
+		}
+		if err := runOne(ctx, eng, d, p, out, o, tag, log); err != nil {
+			return err
+		}
+	}
+
+	set := &report.Set{}
+	if o.metrics != "" {
+		if err := set.ReadFile(o.metrics); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	} else if err := set.Read(&mem, "metrics"); err != nil {
+		return err
+	}
+	inPlan := map[string]bool{}
+	for _, p := range plan {
+		inPlan[p.Key] = true
+	}
+	printStudyTable(stdout, set.Groups(func(r *report.Run) bool { return inPlan[r.Key] }))
+	return nil
+}
+
+// runOne trains one run of the plan, from its checkpoint when one matches.
+func runOne(ctx context.Context, eng *mat32.Engine, d *train.Data, p plannedRun, out io.Writer, o studyOpts, tag string, log io.Writer) error {
+	var (
+		t    *train.Trainer
+		err  error
+		ckpt string
+	)
+	if o.ckptDir != "" {
+		ckpt = filepath.Join(o.ckptDir, checkpointName(p.Key))
+		if _, serr := os.Stat(ckpt); serr == nil {
+			t, err = train.Resume(eng, ckpt, d, p.Cfg.Epochs)
+			switch {
+			case err != nil:
+				fmt.Fprintf(log, "%s: cannot resume from %s (%v); starting over\n", tag, ckpt, err)
+				t = nil
+			case configHash(t.Cfg) != p.Hash || t.Cfg.Seed != p.Seed:
+				fmt.Fprintf(log, "%s: checkpoint %s is of another configuration; starting over\n", tag, ckpt)
+				t = nil
+			case t.Pos.Epoch >= p.Cfg.Epochs:
+				// Finished, yet its last evaluation is not in the metrics: train it again.
+				fmt.Fprintf(log, "%s: checkpoint %s is at the end but the metrics lack the run; starting over\n", tag, ckpt)
+				t = nil
+			case !o.quiet:
+				fmt.Fprintf(log, "%s: resuming from %s at epoch %d step %d\n", tag, ckpt, t.Pos.Epoch, t.Pos.Step)
+			}
+		}
+	}
+	if t == nil {
+		if t, err = train.NewTrainer(eng, p.Cfg, d); err != nil {
+			return fmt.Errorf("%s: %w", tag, err)
+		}
+	}
+	runLabel := fmt.Sprintf("%s@%d", p.Label, p.Seed)
+	remaining := (p.Cfg.Epochs-t.Pos.Epoch)*t.StepsPerEpoch() - t.Pos.Step
+	pr := newProgress(log, tag, remaining, o.quiet)
+	var writeErr error
+	onEval := func(rec train.Record) {
+		pr.eval(rec)
+		b, err := json.Marshal(studyLine{Record: rec, Label: p.Label, Key: p.Key, ConfigHash: p.Hash, Config: t.Cfg})
+		if err == nil {
+			_, err = out.Write(append(b, '\n'))
+		}
+		if err != nil && writeErr == nil {
+			writeErr = fmt.Errorf("writing metrics: %w", err)
+		}
+	}
+	err = t.Run(ctx, train.Options{RunLabel: runLabel, CheckpointPath: ckpt, OnStep: pr.step, OnEval: onEval})
+	pr.done()
+	if err == nil {
+		err = writeErr
+	}
+	if err != nil {
+		if ctx.Err() != nil && ckpt != "" {
+			fmt.Fprintf(log, "%s: interrupted; run the same command again to resume from %s\n", tag, ckpt)
+		}
+		return fmt.Errorf("%s: %w", tag, err)
+	}
+	return nil
+}
+
+// printStudyTable writes the summary of every group, then the test accuracy at the end of
+// each epoch, then the runs that have not finished.
+func printStudyTable(w io.Writer, groups []*report.Group) {
+	datasets := map[string]bool{}
+	for _, g := range groups {
+		datasets[g.Dataset] = true
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "run\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch\n")
-	for _, r := range rows {
-		fm, fs := meanSD(r.final)
-		pm, ps := meanSD(r.peak)
-		em, _ := meanSD(r.peakEpoch)
-		sm, _ := meanSD(r.secPerEpoch)
-		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f ± %.2f\t%.1f\t%.1f\n", r.label, seeds, fm, fs, pm, ps, em, sm)
+	fmt.Fprintf(tw, "run\tdata\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch\n")
+	var sums []report.Summary
+	for _, g := range groups {
+		s := report.Summarise(g)
+		sums = append(sums, s)
+		spe := fmt.Sprintf("%.1f", s.SecPerEpoch.Mean)
+		if s.SecPerEpoch.Mean < 1 {
+			spe = fmt.Sprintf("%.3f", s.SecPerEpoch.Mean)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.1f\t%s\n", g.Label, g.Dataset, len(g.Runs),
+			s.Final.Format(2), s.Peak.Format(2), s.PeakEpoch.Mean, spe)
 	}
 	tw.Flush()
-	printPerEpoch(w, rows)
+	printPerEpoch(w, sums, len(datasets) > 1)
+	var pending []string
+	for _, g := range groups {
+		for _, r := range g.Incomplete {
+			l := r.Last()
+			pending = append(pending, fmt.Sprintf("%s@%d on %s (at epoch %d of %d)", r.Label, r.Seed, r.Dataset, l.Epoch, r.PlannedEpochs()))
+		}
+	}
+	if len(pending) > 0 {
+		fmt.Fprintf(w, "\nnot finished (left out of the table): %s\n", strings.Join(pending, ", "))
+	}
 }
 
 // printPerEpoch writes the test accuracy at the end of every epoch (mean over seeds), one
-// column per run, for studies short enough to read that way.
-func printPerEpoch(w io.Writer, rows []*compareRow) {
+// column per configuration, for studies short enough to read that way.
+func printPerEpoch(w io.Writer, sums []report.Summary, withData bool) {
 	epochs := 0
-	for _, r := range rows {
-		epochs = max(epochs, len(r.perEpoch))
+	for _, s := range sums {
+		epochs = max(epochs, len(s.PerEpoch))
 	}
 	if epochs == 0 || epochs > 30 {
 		return
@@ -167,16 +673,19 @@ func printPerEpoch(w io.Writer, rows []*compareRow) {
 	fmt.Fprintln(w, "\ntest accuracy % at the end of each epoch (mean over seeds; epoch 0 trains only R in the COPI presets):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "epoch\t")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t", r.label)
+	for _, s := range sums {
+		if withData {
+			fmt.Fprintf(tw, "%s (%s)\t", s.Group.Label, s.Group.Dataset)
+		} else {
+			fmt.Fprintf(tw, "%s\t", s.Group.Label)
+		}
 	}
 	fmt.Fprintln(tw)
 	for e := 0; e < epochs; e++ {
 		fmt.Fprintf(tw, "%d\t", e)
-		for _, r := range rows {
-			if e < len(r.perEpoch) {
-				m, _ := meanSD(r.perEpoch[e])
-				fmt.Fprintf(tw, "%.2f\t", m)
+		for _, s := range sums {
+			if e < len(s.PerEpoch) {
+				fmt.Fprintf(tw, "%.2f\t", s.PerEpoch[e].Mean)
 			} else {
 				fmt.Fprint(tw, "\t")
 			}

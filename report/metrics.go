@@ -1,0 +1,353 @@
+// Package report reads the metrics that `copi train` and `copi compare` append as JSON lines,
+// groups the evaluations into runs and the runs into configurations, summarises each
+// configuration over its seeds, and renders one self-contained HTML report with figures
+// (inline SVG, no network assets), optionally also writing every figure as SVG and PNG.
+//
+// Reading is tolerant: lines written by older versions lack fields (the study key, the
+// configuration, alignment metrics), and what they lack is simply not shown. Every JSON
+// field whose value is an array of numbers is treated as a per-layer series
+// (decorrelation_per_layer, update_angle_deg, feedback_angle_deg, …) and plotted per layer.
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/copi-learn/copi/train"
+)
+
+// Line is one evaluation read from a metrics file: the fields of train.Record that the
+// report uses, the study fields that `copi compare` adds, and every per-layer series.
+type Line struct {
+	Run           string  `json:"run"`
+	Rule          string  `json:"rule"`
+	Preset        string  `json:"preset"`
+	Dataset       string  `json:"dataset"`
+	Seed          uint64  `json:"seed"`
+	Epoch         int     `json:"epoch"`
+	EpochFraction float64 `json:"epoch_fraction"`
+	Step          int64   `json:"step"`
+	TrainLoss     float64 `json:"train_loss"`
+	TrainAcc      float64 `json:"train_acc"`
+	TestLoss      float64 `json:"test_loss"`
+	TestAcc       float64 `json:"test_acc"`
+	Decorrelation float64 `json:"decorrelation"`
+	Seconds       float64 `json:"seconds"`
+
+	// Label names the run's configuration in a study (without the seed).
+	Label string `json:"label"`
+	// Key identifies the run in a study: label, dataset, seed and configuration hash.
+	Key string `json:"key"`
+	// ConfigHash is a short hash of the run's configuration with the seed left out.
+	ConfigHash string `json:"config_hash"`
+	// Config is the run's whole configuration, when the writer included it.
+	Config *train.Config `json:"config"`
+
+	// PerLayer holds every field whose value is an array of numbers, by JSON name
+	// (null entries read as NaN).
+	PerLayer map[string][]float64 `json:"-"`
+}
+
+// Position is the point of training the line was taken at, in epochs (epoch 0 at its end
+// is 1).
+func (l *Line) Position() float64 { return float64(l.Epoch) + l.EpochFraction }
+
+// EpochEnd reports whether the line was taken at the end of an epoch.
+func (l *Line) EpochEnd() bool { return l.EpochFraction >= 1 }
+
+// ParseLine decodes one JSON line.
+func ParseLine(b []byte) (Line, error) {
+	var l Line
+	if err := json.Unmarshal(b, &l); err != nil {
+		return l, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return l, err
+	}
+	for k, v := range raw {
+		if len(v) == 0 || v[0] != '[' {
+			continue
+		}
+		var xs []*float64
+		if json.Unmarshal(v, &xs) != nil || len(xs) == 0 {
+			continue
+		}
+		s := make([]float64, len(xs))
+		for i, x := range xs {
+			s[i] = math.NaN()
+			if x != nil {
+				s[i] = *x
+			}
+		}
+		if l.PerLayer == nil {
+			l.PerLayer = map[string][]float64{}
+		}
+		l.PerLayer[k] = s
+	}
+	return l, nil
+}
+
+// label returns the configuration's name: the study label, else the run label without its
+// "@seed", else the preset or rule.
+func (l *Line) label() string {
+	switch {
+	case l.Label != "":
+		return l.Label
+	case l.Run != "":
+		if i := strings.LastIndexByte(l.Run, '@'); i > 0 {
+			if _, err := strconv.ParseUint(l.Run[i+1:], 10, 64); err == nil {
+				return l.Run[:i]
+			}
+		}
+		return l.Run
+	case l.Preset != "":
+		return l.Preset
+	}
+	return l.Rule
+}
+
+// Run is one training run (one configuration, dataset and seed): the evaluations of its
+// latest attempt, in order.
+type Run struct {
+	Key, Label, Dataset, ConfigHash string
+	Rule, Preset                    string
+	Seed                            uint64
+	// Config is the run's configuration when the lines carry it.
+	Config *train.Config
+	Lines  []Line
+}
+
+// PlannedEpochs returns the number of epochs the run was configured for, 0 when unknown.
+func (r *Run) PlannedEpochs() int {
+	if r.Config != nil {
+		return r.Config.Epochs
+	}
+	return 0
+}
+
+// Complete reports whether the run has recorded the end of its final epoch. A run whose
+// planned length is unknown counts as complete.
+func (r *Run) Complete() bool {
+	if len(r.Lines) == 0 {
+		return false
+	}
+	n := r.PlannedEpochs()
+	last := r.Lines[len(r.Lines)-1]
+	return n == 0 || (last.Epoch >= n-1 && last.EpochEnd())
+}
+
+// Last returns the run's last evaluation.
+func (r *Run) Last() Line { return r.Lines[len(r.Lines)-1] }
+
+// Set is the runs read from metrics files, in order of first appearance.
+type Set struct {
+	Runs  []*Run
+	byKey map[string]*Run
+}
+
+// Add files one evaluation under its run. A line at or before the run's latest position
+// starts a new attempt (a restart from scratch, or a resume from an earlier checkpoint):
+// the run's lines from that position on are dropped first, so that the run keeps one
+// consistent history.
+func (s *Set) Add(l Line) {
+	key := l.Key
+	if key == "" {
+		key = fmt.Sprintf("%s|%s|%d|%s", l.label(), l.Dataset, l.Seed, l.ConfigHash)
+	}
+	if s.byKey == nil {
+		s.byKey = map[string]*Run{}
+	}
+	r := s.byKey[key]
+	if r == nil {
+		r = &Run{Key: key, Label: l.label(), Dataset: l.Dataset, ConfigHash: l.ConfigHash,
+			Rule: l.Rule, Preset: l.Preset, Seed: l.Seed}
+		s.byKey[key] = r
+		s.Runs = append(s.Runs, r)
+	}
+	if l.Config != nil {
+		r.Config = l.Config
+	}
+	p := l.Position()
+	i := len(r.Lines)
+	for i > 0 && r.Lines[i-1].Position() >= p {
+		i--
+	}
+	r.Lines = append(r.Lines[:i], l)
+}
+
+// Lookup returns the run with the given key, or nil.
+func (s *Set) Lookup(key string) *Run { return s.byKey[key] }
+
+// Read adds every line of a JSON-lines stream; name is used in error messages. Blank lines
+// are skipped, and so is a torn last line (a run killed while writing).
+func (s *Set) Read(r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
+	var pendingErr error
+	for n := 1; sc.Scan(); n++ {
+		b := sc.Bytes()
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		if pendingErr != nil {
+			return pendingErr
+		}
+		l, err := ParseLine(b)
+		if err != nil {
+			pendingErr = fmt.Errorf("%s line %d: %v", name, n, err)
+			continue
+		}
+		s.Add(l)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// ReadFile adds every line of a JSON-lines file. A missing file is an error.
+func (s *Set) ReadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return s.Read(f, path)
+}
+
+// Load reads JSON-lines metrics files into a new set.
+func Load(paths ...string) (*Set, error) {
+	s := &Set{}
+	for _, p := range paths {
+		if err := s.ReadFile(p); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Group is the runs of one configuration on one dataset, over seeds.
+type Group struct {
+	Label, Dataset, ConfigHash string
+	// Runs are the group's complete runs; Incomplete the others.
+	Runs, Incomplete []*Run
+}
+
+// Name returns the label shown in tables and legends.
+func (g *Group) Name() string { return g.Label }
+
+// Groups gathers runs by label, dataset and configuration hash, in order of first
+// appearance; keep, if not nil, selects the runs to include.
+func (s *Set) Groups(keep func(*Run) bool) []*Group {
+	var out []*Group
+	idx := map[string]*Group{}
+	for _, r := range s.Runs {
+		if keep != nil && !keep(r) {
+			continue
+		}
+		k := r.Label + "\x00" + r.Dataset + "\x00" + r.ConfigHash
+		g := idx[k]
+		if g == nil {
+			g = &Group{Label: r.Label, Dataset: r.Dataset, ConfigHash: r.ConfigHash}
+			idx[k] = g
+			out = append(out, g)
+		}
+		if r.Complete() {
+			g.Runs = append(g.Runs, r)
+		} else {
+			g.Incomplete = append(g.Incomplete, r)
+		}
+	}
+	return out
+}
+
+// Stat is a mean and sample standard deviation over seeds (NaN mean when there is nothing).
+type Stat struct {
+	Mean, SD float64
+	N        int
+}
+
+// NewStat summarises v.
+func NewStat(v []float64) Stat {
+	s := Stat{Mean: math.NaN(), SD: math.NaN(), N: len(v)}
+	if len(v) == 0 {
+		return s
+	}
+	s.Mean = 0
+	for _, x := range v {
+		s.Mean += x
+	}
+	s.Mean /= float64(len(v))
+	s.SD = 0
+	if len(v) > 1 {
+		for _, x := range v {
+			s.SD += (x - s.Mean) * (x - s.Mean)
+		}
+		s.SD = math.Sqrt(s.SD / float64(len(v)-1))
+	}
+	return s
+}
+
+// Format writes the statistic as "mean ± sd" with the given number of decimals.
+func (s Stat) Format(decimals int) string {
+	if s.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.*f ± %.*f", decimals, s.Mean, decimals, s.SD)
+}
+
+// Summary is one group's results over its complete runs. Accuracies are in percent.
+type Summary struct {
+	Group *Group
+	// Final and Peak are the test accuracy at the last epoch end and the best one.
+	Final, Peak Stat
+	// PeakEpoch is the epoch of the peak; SecPerEpoch the training seconds per epoch.
+	PeakEpoch, SecPerEpoch Stat
+	// PerEpoch[e] is the test accuracy at the end of epoch e over the runs that reached it.
+	PerEpoch []Stat
+}
+
+// Summarise computes a group's summary.
+func Summarise(g *Group) Summary {
+	s := Summary{Group: g}
+	var final, peak, peakEpoch, spe []float64
+	var perEpoch [][]float64
+	for _, r := range g.Runs {
+		best, bestEpoch, last, any := -1.0, 0, 0.0, false
+		for _, l := range r.Lines {
+			if !l.EpochEnd() {
+				continue
+			}
+			any = true
+			last = 100 * l.TestAcc
+			for len(perEpoch) <= l.Epoch {
+				perEpoch = append(perEpoch, nil)
+			}
+			perEpoch[l.Epoch] = append(perEpoch[l.Epoch], last)
+			if last > best {
+				best, bestEpoch = last, l.Epoch
+			}
+		}
+		if !any {
+			continue
+		}
+		final = append(final, last)
+		peak = append(peak, best)
+		peakEpoch = append(peakEpoch, float64(bestEpoch))
+		if l := r.Last(); l.Position() > 0 {
+			spe = append(spe, l.Seconds/l.Position())
+		}
+	}
+	s.Final, s.Peak, s.PeakEpoch, s.SecPerEpoch = NewStat(final), NewStat(peak), NewStat(peakEpoch), NewStat(spe)
+	for _, v := range perEpoch {
+		s.PerEpoch = append(s.PerEpoch, NewStat(v))
+	}
+	return s
+}
