@@ -82,6 +82,17 @@ type Record struct {
 	// second moment of each layer's (decorrelated) input, on 1000 training examples.
 	Decorrelation         float64   `json:"decorrelation"`
 	DecorrelationPerLayer []float64 `json:"decorrelation_per_layer"`
+	// UpdateAngleDeg is, per layer, the angle in degrees between the weight change the rule
+	// would make and the negative gradient of the loss, on the first BatchSize training
+	// examples (see rule.Alignment for exactly what is compared).
+	UpdateAngleDeg []float64 `json:"update_angle_deg"`
+	// FeedbackAngleDeg is, per hidden layer, the angle in degrees between the feedback matrix
+	// that carries credit to it and the forward matrix it stands in for (W_{l+1}ᵀ for FA and
+	// sign symmetry, the product of the forward weights above for DFA); absent for rules
+	// without feedback matrices.
+	FeedbackAngleDeg []float64 `json:"feedback_angle_deg,omitempty"`
+	// FeedbackNormRatio is, per hidden layer, ‖B‖/‖M‖ for the same pairs.
+	FeedbackNormRatio []float64 `json:"feedback_norm_ratio,omitempty"`
 	// Seconds is the training time so far, evaluations excluded.
 	Seconds float64 `json:"seconds"`
 }
@@ -117,6 +128,7 @@ type Trainer struct {
 
 	eng       *mat32.Engine
 	evalTrace *nn.Trace
+	probe     *rule.AlignmentProbe
 	scratchNN mat32.Matrix
 	argmax    []int
 	batchX    mat32.Matrix
@@ -176,6 +188,7 @@ func NewTrainer(eng *mat32.Engine, cfg Config, data *Data) (*Trainer, error) {
 	t := &Trainer{
 		Cfg: cfg, Data: data, Net: net, Learner: learner, eng: eng,
 		evalTrace: net.NewTrace(evalChunk),
+		probe:     rule.NewAlignmentProbe(learner),
 		scratchNN: mat32.New(maxIn, maxIn),
 		argmax:    make([]int, max(evalChunk, cfg.BatchSize)),
 		batchX:    mat32.New(cfg.BatchSize, nc.Sizes[0]),
@@ -319,7 +332,8 @@ func (t *Trainer) account(loss float64) {
 	t.running.count += int64(out.Rows)
 }
 
-// evaluate measures the test set and the decorrelation and resets the running statistics.
+// evaluate measures the test set, the decorrelation and the alignment with backprop, and
+// resets the running statistics.
 func (t *Trainer) evaluate(label string, frac float64) Record {
 	rec := Record{Run: label, Rule: t.Cfg.Rule, Preset: t.Cfg.Preset, Dataset: t.Data.Name, Seed: t.Cfg.Seed,
 		Epoch: t.Pos.Epoch, EpochFraction: frac, Step: t.Learner.Steps(), Seconds: t.seconds}
@@ -333,6 +347,8 @@ func (t *Trainer) evaluate(label string, frac float64) Record {
 	for _, d := range rec.DecorrelationPerLayer {
 		rec.Decorrelation += d / float64(len(rec.DecorrelationPerLayer))
 	}
+	al := t.Alignment()
+	rec.UpdateAngleDeg, rec.FeedbackAngleDeg, rec.FeedbackNormRatio = al.UpdateAngleDeg, al.FeedbackAngleDeg, al.FeedbackNormRatio
 	t.records = append(t.records, rec)
 	return rec
 }
@@ -363,6 +379,13 @@ func Evaluate(e *mat32.Engine, net *nn.MLP, tr *nn.Trace, lossFn nn.Loss, x mat3
 		}
 	}
 	return loss / float64(x.Rows), float64(correct) / float64(x.Rows)
+}
+
+// Alignment measures the rule's alignment with backprop (see rule.Alignment) on one fixed
+// batch: the first BatchSize training examples. It changes no parameter.
+func (t *Trainer) Alignment() rule.Alignment {
+	n := t.Cfg.BatchSize
+	return t.probe.Measure(t.Data.TrainX.Slice(0, n, 0, t.Data.TrainX.Cols), t.Data.TrainY[:n])
 }
 
 // DecorrelationPerLayer measures, for every layer, how correlated its (decorrelated) input is

@@ -269,7 +269,7 @@ func TestMetricsAreJSONLines(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("line %d is not JSON: %v", lines+1, err)
 		}
-		for _, k := range []string{"epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "decorrelation", "run", "rule"} {
+		for _, k := range []string{"epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "decorrelation", "run", "rule", "update_angle_deg"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("line %d lacks %q", lines+1, k)
 			}
@@ -326,5 +326,64 @@ func TestPresetsBuild(t *testing.T) {
 	rc, _ := c.ruleConfig()
 	if rc.Update != rule.COPI || c.Decorrelation.Variant != "bio" {
 		t.Errorf("copi-bio preset: %+v", c)
+	}
+}
+
+// TestAlignmentMetrics: every metrics line carries the per-layer update angle; FA's also the
+// per-hidden-layer feedback angle and norm ratio, bp's none of those and an update angle of
+// 0; FA's hidden update angles end below 90°. Catches alignment metrics that are not logged,
+// logged with the wrong lengths, or measured in a way that moves the network (resume and
+// reproducibility are tested with them on).
+func TestAlignmentMetrics(t *testing.T) {
+	for _, r := range []string{"fa", "bp"} {
+		t.Run(r, func(t *testing.T) {
+			cfg := toyConfig("bp")
+			cfg.Rule = r
+			cfg.OutputDerivative = false // the quirk makes even bp's update differ from the gradient
+			cfg.Loss = "cross-entropy"
+			tr, err := NewTrainer(newEngine(t, 1), cfg, toyData(200, 20, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := tr.Run(context.Background(), Options{Metrics: &buf}); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(&buf)
+			var last map[string]any
+			for sc.Scan() {
+				if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+					t.Fatal(err)
+				}
+				if n := len(last["update_angle_deg"].([]any)); n != 3 {
+					t.Fatalf("%d update angles for 3 layers", n)
+				}
+				_, hasFB := last["feedback_angle_deg"]
+				_, hasNR := last["feedback_norm_ratio"]
+				switch r {
+				case "fa":
+					if !hasFB || !hasNR || len(last["feedback_angle_deg"].([]any)) != 2 || len(last["feedback_norm_ratio"].([]any)) != 2 {
+						t.Fatalf("FA line lacks per-hidden-layer feedback metrics: %v", last)
+					}
+				case "bp":
+					if hasFB || hasNR {
+						t.Fatalf("bp line has feedback metrics: %v", last)
+					}
+					for _, v := range last["update_angle_deg"].([]any) {
+						if v.(float64) > 1e-2 {
+							t.Fatalf("bp update angle %v°", v)
+						}
+					}
+				}
+			}
+			t.Logf("last record: update angles %v, feedback angles %v", last["update_angle_deg"], last["feedback_angle_deg"])
+			if r == "fa" {
+				for i, v := range last["update_angle_deg"].([]any)[:2] {
+					if v.(float64) >= 90 {
+						t.Errorf("FA layer %d update angle %v° at the end", i, v)
+					}
+				}
+			}
+		})
 	}
 }
