@@ -3,7 +3,8 @@
 // A rule is three choices, each in a file of its own that reads like its equations:
 //
 //   - where the top-down credit δ comes from (credit.go): backprop through W and R, feedback
-//     alignment through fixed random B, or direct feedback alignment from the output error;
+//     alignment through fixed random B, sign symmetry through a B with the signs of W
+//     (signsymmetry.go), or direct feedback alignment from the output error;
 //   - how a layer's weights change given δ (copi.go for COPI's inference rule, gradient.go for
 //     gradient descent with an optimiser);
 //   - whether and how a decorrelating matrix R in front of each layer learns
@@ -14,6 +15,11 @@
 // see [Names]. One training step ([Learner.Step]) follows the COPI reference order: a forward
 // pass, then the credit of every layer, then for each layer the update of W followed by the
 // update of R, all from the activity of the same forward pass.
+//
+// [AlignmentProbe] compares a rule with backprop on one batch (alignment.go): the angle between
+// the rule's weight change and the negative gradient, and between the feedback matrices and
+// the forward weights they stand in for. It uses [Learner.RuleGradients] and
+// [Learner.TrueGradients], which run the code of Step without changing the network.
 package rule
 
 import (

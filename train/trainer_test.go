@@ -56,7 +56,7 @@ func toyConfig(ruleName string) Config {
 	c.EvalEvery = 0.5
 	c.Optimizer.LR = 1e-3
 	c.Decorrelation.LR = 1e-2
-	if ruleName == "bp" {
+	if ruleName == "bp" || ruleName == "brsf" || ruleName == "frsf" { // gradient rules: Adam, m = 1
 		c.Decorrelation.Variant = "none"
 		c.LossMultiplier = 1
 		c.Optimizer = optim.Config{Name: "adam", LR: 1e-2, BiasCorrection: "fixed"}
@@ -158,7 +158,7 @@ func TestSeededRunsAreBitForBitReproducible(t *testing.T) {
 }
 
 func TestResumeIsExact(t *testing.T) {
-	for _, r := range []string{"copi-bp", "bp"} {
+	for _, r := range []string{"copi-bp", "bp", "brsf", "frsf"} {
 		t.Run(r, func(t *testing.T) {
 			eng := newEngine(t, 2)
 			d := toyData(200, 20, 1)
