@@ -49,5 +49,6 @@ post-synaptic activity, nudged by a top-down perturbation.`,
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newDataCmd())
 	root.AddCommand(newAnalyzeCmd(), newCompressCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }

@@ -1,0 +1,151 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/copi-learn/copi/train"
+)
+
+// synthetic writes JSON lines of a small study: "fast" learns quicker than "slow", both
+// over 3 seeds and 6 epochs, with alignment metrics; "old" has lines as `copi train`
+// wrote them before studies (no label, key, config or alignment); "slow" seed 3 was
+// interrupted once and restarted, and "fast" seed 4 is unfinished.
+func synthetic(t testing.TB) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	write := func(label, rule string, seed uint64, epochs, upTo int, rate float64) {
+		cfg, _ := train.Preset("mnist/bp-adam")
+		cfg.Rule, cfg.Epochs, cfg.Seed = rule, epochs, seed
+		for e := 0; e < upTo; e++ {
+			acc := 0.9 - 0.8/float64(1+rate*float64(e)) + 0.005*float64(seed)
+			line := map[string]any{
+				"run": fmt.Sprintf("%s@%d", label, seed), "rule": rule, "preset": "mnist/bp-adam",
+				"dataset": "fashion-mnist", "seed": seed, "epoch": e, "epoch_fraction": 1, "step": 100 * (e + 1),
+				"train_loss": 1 - acc, "train_acc": acc, "test_loss": 1.1 - acc, "test_acc": acc,
+				"decorrelation": 0.3, "decorrelation_per_layer": []float64{0.2, 0.4},
+				"update_angle_deg":    []float64{80 - 5*float64(e), 60 - 4*float64(e)},
+				"feedback_angle_deg":  []any{85 - float64(e), nil},
+				"feedback_norm_ratio": []float64{1, 1.2},
+				"seconds":             2.5 * float64(e+1),
+				"label":               label, "key": fmt.Sprintf("%s|fashion-mnist|%d|h%s", label, seed, label),
+				"config_hash": "h" + label, "config": cfg,
+			}
+			if err := enc.Encode(line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for s := uint64(1); s <= 3; s++ {
+		write("fast", "bp", s, 6, 6, 3)
+	}
+	write("slow", "fa", 3, 6, 4, 0.5) // the first attempt, interrupted in epoch 4
+	for s := uint64(1); s <= 3; s++ {
+		write("slow", "fa", s, 6, 6, 0.5)
+	}
+	write("fast", "bp", 4, 6, 2, 3)
+	for e := 0; e < 6; e++ {
+		fmt.Fprintf(&b, `{"run":"old@1","rule":"copi-bp","preset":"mnist/copi-bp","dataset":"fashion-mnist","seed":1,"epoch":%d,"epoch_fraction":1,"step":%d,"train_loss":0.5,"train_acc":0.6,"test_loss":0.5,"test_acc":%g,"decorrelation":0.1,"seconds":%d}`+"\n",
+			e, 100*(e+1), 0.5+0.05*float64(e), 3*(e+1))
+	}
+	b.WriteString(`{"run":"old@1","rule":"copi-b`) // a torn last line
+	return b.Bytes()
+}
+
+func loadSynthetic(t testing.TB) *Set {
+	s := &Set{}
+	if err := s.Read(bytes.NewReader(synthetic(t)), "synthetic"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSetGroupsAttemptsAndSummaries(t *testing.T) {
+	s := loadSynthetic(t)
+	groups := s.Groups(nil)
+	if len(groups) != 3 {
+		t.Fatalf("%d groups, want fast, slow, old", len(groups))
+	}
+	fast, slow, old := groups[0], groups[1], groups[2]
+	if fast.Label != "fast" || len(fast.Runs) != 3 || len(fast.Incomplete) != 1 || len(slow.Runs) != 3 || old.Label != "old" || len(old.Runs) != 1 {
+		t.Fatalf("groups: fast %d+%d, slow %d, old %q %d", len(fast.Runs), len(fast.Incomplete), len(slow.Runs), old.Label, len(old.Runs))
+	}
+	for _, r := range slow.Runs {
+		if len(r.Lines) != 6 {
+			t.Errorf("slow seed %d keeps %d lines, want the 6 of its latest attempt", r.Seed, len(r.Lines))
+		}
+	}
+	sum := Summarise(fast)
+	if sum.Final.N != 3 || sum.Final.Mean < 80 || sum.Final.SD <= 0 || len(sum.PerEpoch) != 6 || sum.SecPerEpoch.Mean != 2.5 {
+		t.Errorf("fast summary: %+v", sum)
+	}
+	if got := s.Lookup("slow|fashion-mnist|3|hslow"); got == nil || !got.Complete() {
+		t.Errorf("lookup by key: %+v", got)
+	}
+	if l := fast.Runs[0].Lines[0]; len(l.PerLayer["update_angle_deg"]) != 2 || l.PerLayer["feedback_angle_deg"][1] == l.PerLayer["feedback_angle_deg"][1] {
+		t.Errorf("per-layer series (null reads as NaN): %v", l.PerLayer)
+	}
+}
+
+func TestRenderHTML(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	if err := Render(&b, loadSynthetic(t), Options{Sources: []string{"synthetic.jsonl"}, FiguresDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		"<svg", `id="summary-table"`, "final test acc. %", "fast reached 75% test accuracy first, at epoch 2",
+		"then old at epoch 5", "never reached it: slow", `id="fig-test-accuracy"`, `id="fig-test-loss"`, `id="fig-update_angle_deg"`,
+		`id="fig-feedback_angle_deg"`, `id="fig-decorrelation"`, "final update ∠ gradient °", "Unfinished runs",
+		"fast, seed 4", "optimizer.lr", "mnist/copi-bp", "Angle between the update and the backprop gradient at the end",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if n := strings.Count(html, "<svg"); n != 7 {
+		t.Errorf("%d inline SVG figures, want 7", n)
+	}
+	for _, bad := range []string{"<script", "src=", "href=\"http", "@import", "url("} {
+		if strings.Contains(html, bad) {
+			t.Errorf("report is not self-contained: contains %q", bad)
+		}
+	}
+	for _, name := range []string{"test-accuracy", "test-loss", "update_angle_deg"} {
+		for _, ext := range []string{".svg", ".png"} {
+			fi, err := os.Stat(filepath.Join(dir, name+ext))
+			if err != nil || fi.Size() < 1000 {
+				t.Errorf("figure file %s%s: %v", name, ext, err)
+			}
+		}
+	}
+}
+
+func TestRenderWithoutAlignmentOrConfig(t *testing.T) {
+	s := &Set{}
+	for e := 0; e < 3; e++ {
+		l, err := ParseLine([]byte(fmt.Sprintf(`{"run":"bp@1","rule":"bp","dataset":"mnist","seed":1,"epoch":%d,"epoch_fraction":1,"test_acc":0.%d,"test_loss":1,"seconds":1}`, e, 5+e)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Add(l)
+	}
+	var b bytes.Buffer
+	if err := Render(&b, s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	if !strings.Contains(html, "bp reached 60% test accuracy at epoch 1") || strings.Count(html, "<svg") != 2 || strings.Contains(html, "angle") {
+		t.Errorf("minimal report:\n%s", html)
+	}
+	if err := Render(&b, &Set{}, Options{}); err == nil {
+		t.Error("empty set rendered")
+	}
+}
