@@ -70,8 +70,11 @@ func (p *pool) await(hp *helper, last uint64) uint64 {
 		if g := p.state.Load(); g != last {
 			return g
 		}
-		if i%1024 == 1023 {
+		if i%256 == 255 {
+			// Let other goroutines and, on Linux, other processes' threads run: polling
+			// must not slow down the rest of a busy machine.
 			runtime.Gosched()
+			osYield()
 		}
 	}
 	hp.sleeping.Store(true)
