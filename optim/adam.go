@@ -44,6 +44,8 @@ func (a *Adam) Apply(i int, p, g mat32.Matrix) {
 		c1, c2 = 1-a.Beta1, 1-a.Beta2
 	}
 	b1, b2 := float32(a.Beta1), float32(a.Beta2)
+	// 1−β rounded once from float64: 1 − float32(0.999) would be 1.3e-5 off in relative terms.
+	ob1, ob2 := float32(1-a.Beta1), float32(1-a.Beta2)
 	inv1, inv2 := float32(1/c1), float32(1/c2)
 	lr, eps := float32(a.LR), float32(a.Eps)
 	m, v := a.m[i], a.v[i]
@@ -53,8 +55,8 @@ func (a *Adam) Apply(i int, p, g mat32.Matrix) {
 		gr, mr, vr = gr[:len(pr)], mr[:len(pr)], vr[:len(pr)]
 		for j, pj := range pr {
 			gj := gr[j] + wd*pj
-			mj := b1*mr[j] + (1-b1)*gj
-			vj := b2*vr[j] + (1-b2)*gj*gj
+			mj := b1*mr[j] + ob1*gj
+			vj := b2*vr[j] + ob2*gj*gj
 			mr[j], vr[j] = mj, vj
 			pr[j] = pj - lr*(mj*inv1)/(sqrt32(vj*inv2)+eps)
 		}
