@@ -194,3 +194,21 @@ func TestNew(t *testing.T) {
 		t.Errorf("state before Init: %v", o.State())
 	}
 }
+
+// TestAdamSecondMomentIsExactAfterOneStep pins v after the first step to (1−β₂)·g² within one
+// float32 rounding: computing 1−β₂ in float32 (1 − float32(0.999)) is 1.3e-5 off and fails.
+func TestAdamSecondMomentIsExactAfterOneStep(t *testing.T) {
+	a := &Adam{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	p := mat32.FromSlice(1, 3, []float32{1, 2, 3})
+	g := mat32.FromSlice(1, 3, []float32{0.5, -3, 7})
+	a.Init([]mat32.Matrix{p})
+	a.Begin()
+	a.Apply(0, p, g)
+	v := a.State()["v.0"]
+	for j, gj := range g.Data {
+		want := 0.001 * float64(gj) * float64(gj)
+		if rel := math.Abs(float64(v.Data[j])-want) / want; rel > 2e-7 {
+			t.Errorf("v[%d] = %g, want %g (relative error %.2g)", j, v.Data[j], want, rel)
+		}
+	}
+}
