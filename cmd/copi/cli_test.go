@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // run executes the copi command line with args and returns stdout, stderr and the error.
@@ -130,5 +132,29 @@ func TestPresetsShowRoundTrips(t *testing.T) {
 	os.WriteFile(p, []byte(out), 0o644)
 	if _, stderr, err := run(t, append([]string{"train", "--config", p}, small...)...); err != nil {
 		t.Fatalf("training from the shown preset: %v\n%s", err, stderr)
+	}
+}
+
+func TestRuleFlagDecidesDecorrelation(t *testing.T) {
+	want := map[string]map[string]string{
+		"mnist/copi-bio": {"usf": "none", "fa": "none", "copi-fa": "bio", "decor-bp": "bio"},
+		"mnist/bp-adam":  {"usf": "none", "fa": "none", "copi-fa": "default", "decor-bp": "default"},
+	}
+	for preset, rules := range want {
+		for r, variant := range rules {
+			var f configFlags
+			cmd := &cobra.Command{Use: "x"}
+			f.register(cmd)
+			if err := cmd.ParseFlags([]string{"--preset", preset, "--rule", r}); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := f.build(cmd)
+			if err != nil {
+				t.Fatalf("%s --rule %s: %v", preset, r, err)
+			}
+			if cfg.Decorrelation.Variant != variant {
+				t.Errorf("%s --rule %s: decorrelation %q, want %q", preset, r, cfg.Decorrelation.Variant, variant)
+			}
+		}
 	}
 }

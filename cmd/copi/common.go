@@ -211,10 +211,13 @@ func (f *configFlags) build(cmd *cobra.Command) (train.Config, error) {
 	set := cmd.Flags().Changed
 	if set("rule") {
 		cfg.Rule = f.rule
-		if (f.rule == "bp" || f.rule == "fa" || f.rule == "dfa") && !set("decor") {
-			cfg.Decorrelation.Variant = "none"
-		} else if cfg.Decorrelation.Variant == "none" && !set("decor") {
-			cfg.Decorrelation.Variant = "default"
+		if !set("decor") {
+			// The rule decides whether there are decorrelators: keep the preset's variant for
+			// rules with R, "none" for rules without, "default" when moving to a rule with R.
+			rc := rule.Config{Decorrelation: cfg.Decorrelation}
+			if err := rc.ForName(f.rule); err == nil {
+				cfg.Decorrelation.Variant = rc.Decorrelation.Variant
+			}
 		}
 	}
 	if set("sizes") {
