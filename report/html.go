@@ -119,12 +119,15 @@ type tableRow struct {
 	Best bool
 }
 
-// fmtEpoch writes an epoch position without trailing zeros.
-func fmtEpoch(x float64) string {
+// atEpoch says when a position on the epoch axis (the end of epoch e at x = e, so a point
+// partway through epoch e lies in (e−1, e)) was reached: "at the end of epoch 3" or
+// "70% into epoch 0".
+func atEpoch(x float64) string {
 	if x == math.Trunc(x) {
-		return fmt.Sprintf("%d", int(x))
+		return fmt.Sprintf("at the end of epoch %d", int(x))
 	}
-	return fmt.Sprintf("%.1f", x)
+	e := math.Ceil(x)
+	return fmt.Sprintf("%.0f%% into epoch %d", 100*(x-(e-1)), int(e))
 }
 
 // alignmentKeys are the per-layer angle series summarised in the table.
@@ -277,13 +280,13 @@ func Headlines(groups []*Group) []string {
 		})
 		th0 := fmt.Sprintf("%g%%", th)
 		if len(gs) == 1 {
-			out = append(out, fmt.Sprintf("%s reached %s test accuracy%s at epoch %s (mean over seeds).", rs[0].name, th0, on, fmtEpoch(rs[0].x)))
+			out = append(out, fmt.Sprintf("%s reached %s test accuracy%s %s (mean over seeds).", rs[0].name, th0, on, atEpoch(rs[0].x)))
 		} else {
-			s := fmt.Sprintf("%s reached %s test accuracy first%s, at epoch %s (mean over seeds)", rs[0].name, th0, on, fmtEpoch(rs[0].x))
+			s := fmt.Sprintf("%s reached %s test accuracy first%s, %s (mean over seeds)", rs[0].name, th0, on, atEpoch(rs[0].x))
 			var then, never []string
 			for _, r := range rs[1:] {
 				if r.ok {
-					then = append(then, fmt.Sprintf("%s at epoch %s", r.name, fmtEpoch(r.x)))
+					then = append(then, fmt.Sprintf("%s %s", r.name, atEpoch(r.x)))
 				} else {
 					never = append(never, fmt.Sprintf("%s (peak %.1f%%)", r.name, r.peak))
 				}

@@ -101,8 +101,8 @@ func TestRenderHTML(t *testing.T) {
 	}
 	html := b.String()
 	for _, want := range []string{
-		"<svg", `id="summary-table"`, "final test acc. %", "fast reached 75% test accuracy first, at epoch 2",
-		"then old at epoch 5", "never reached it: slow", `id="fig-test-accuracy"`, `id="fig-test-loss"`, `id="fig-update_angle_deg"`,
+		"<svg", `id="summary-table"`, "final test acc. %", "fast reached 75% test accuracy first, at the end of epoch 2",
+		"then old at the end of epoch 5", "never reached it: slow", `id="fig-test-accuracy"`, `id="fig-test-loss"`, `id="fig-update_angle_deg"`,
 		`id="fig-feedback_angle_deg"`, `id="fig-decorrelation"`, "final update ∠ gradient °", "Unfinished runs",
 		"fast, seed 4", "optimizer.lr", "mnist/copi-bp", "Angle between the update and the backprop gradient at the end",
 	} {
@@ -142,10 +142,18 @@ func TestRenderWithoutAlignmentOrConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := b.String()
-	if !strings.Contains(html, "bp reached 60% test accuracy at epoch 1") || strings.Count(html, "<svg") != 2 || strings.Contains(html, "angle") {
+	if !strings.Contains(html, "bp reached 60% test accuracy at the end of epoch 1") || strings.Count(html, "<svg") != 2 || strings.Contains(html, "angle") {
 		t.Errorf("minimal report:\n%s", html)
 	}
 	if err := Render(&b, &Set{}, Options{}); err == nil {
 		t.Error("empty set rendered")
+	}
+}
+
+func TestAtEpoch(t *testing.T) {
+	for x, want := range map[float64]string{3: "at the end of epoch 3", 0: "at the end of epoch 0", -0.3: "70% into epoch 0", 1.5: "50% into epoch 2"} {
+		if got := atEpoch(x); got != want {
+			t.Errorf("atEpoch(%v) = %q, want %q", x, got, want)
+		}
 	}
 }
