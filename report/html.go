@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -20,6 +22,15 @@ type Options struct {
 	Band Band
 	// FiguresDir, if set, also receives every figure as SVG and PNG.
 	FiguresDir string
+	// Images are PNG pictures shown after the figures, embedded in the page (e.g. the
+	// receptive fields of 'copi analyze rf').
+	Images []Image
+}
+
+// Image is a PNG picture to embed in the report.
+type Image struct {
+	Title, Caption string
+	PNG            []byte
 }
 
 // Render writes the report of every run in set as one self-contained HTML page: a headline
@@ -70,6 +81,14 @@ func Render(w io.Writer, set *Set, opt Options) error {
 		}
 		page.Figures = append(page.Figures, figureData{ID: "fig-" + f.Name, Title: f.Title, Caption: f.Caption, SVG: inlineSVG(svg)})
 	}
+	for i, im := range opt.Images {
+		if !bytes.HasPrefix(im.PNG, []byte("\x89PNG\r\n\x1a\n")) {
+			return fmt.Errorf("image %q is not a PNG file", im.Title)
+		}
+		page.Images = append(page.Images, imageData{ID: fmt.Sprintf("image-%d", i+1), Title: im.Title, Caption: im.Caption,
+			// A data URI keeps the page self-contained.
+			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(im.PNG))})
+	}
 	page.Config = configTable(groups, legendNames(groups))
 	return pageTemplate.Execute(w, page)
 }
@@ -97,8 +116,14 @@ type pageData struct {
 	Headlines  []string
 	Table      tableData
 	Figures    []figureData
+	Images     []imageData
 	Config     tableData
 	Incomplete []string
+}
+
+type imageData struct {
+	ID, Title, Caption string
+	Src                template.URL
 }
 
 type figureData struct {
@@ -481,7 +506,7 @@ nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-si
 <body>
 <h1>{{.Title}}</h1>
 <p class="sources">{{.Runs}} run{{if ne .Runs 1}}s{{end}} from {{range $i, $s := .Sources}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</p>
-<nav><a href="#summary">Summary</a>{{range .Figures}}<a href="#{{.ID}}">{{.Title}}</a>{{end}}<a href="#configuration">Configuration</a></nav>
+<nav><a href="#summary">Summary</a>{{range .Figures}}<a href="#{{.ID}}">{{.Title}}</a>{{end}}{{range .Images}}<a href="#{{.ID}}">{{.Title}}</a>{{end}}<a href="#configuration">Configuration</a></nav>
 {{if .Headlines}}<div class="headline" id="headline">{{range .Headlines}}<p>{{.}}</p>{{end}}</div>{{end}}
 
 <h2 id="summary">Summary</h2>
@@ -495,6 +520,8 @@ nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-si
 
 {{range .Figures}}<h2 id="{{.ID}}">{{.Title}}</h2>
 <figure>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
+{{end}}{{range .Images}}<h2 id="{{.ID}}">{{.Title}}</h2>
+<figure><img src="{{.Src}}" alt="{{.Title}}" style="max-width:100%;image-rendering:pixelated"><figcaption>{{.Caption}}</figcaption></figure>
 {{end}}
 <h2 id="configuration">Configuration</h2>
 <table class="config">

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 func newReportCmd() *cobra.Command {
 	var (
 		out, figures, title, band string
+		images                    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "report METRICS.jsonl... -o report.html",
@@ -31,10 +33,12 @@ per-layer alignment curves when the metrics have them, and the runs' configurati
 
 Runs are grouped by label, dataset and configuration; a run that appears in several
 attempts (an interrupted, resumed study) keeps its latest history. --figures DIR also
-writes every figure as DIR/NAME.svg and DIR/NAME.png.`,
+writes every figure as DIR/NAME.svg and DIR/NAME.png. --image FILE.png[=caption] embeds
+a picture, such as the receptive fields drawn by 'copi analyze rf'.`,
 		Example: `  copi compare --rules bp,fa,dfa --seeds 1,2,3 --epochs 10 --metrics study.jsonl
   copi report study.jsonl -o report.html
-  copi report results/study-*.jsonl -o report.html --figures figures --band sd`,
+  copi report results/study-*.jsonl -o report.html --figures figures --band sd
+  copi analyze rf run.ckpt -o rf.png && copi report run.jsonl --image "rf.png=first-layer receptive fields"`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if band != string(report.BandMinMax) && band != string(report.BandSD) {
@@ -46,6 +50,14 @@ writes every figure as DIR/NAME.svg and DIR/NAME.png.`,
 			}
 			var buf bytes.Buffer
 			opt := report.Options{Title: title, Sources: args, Band: report.Band(band), FiguresDir: figures}
+			for _, spec := range images {
+				path, caption, _ := strings.Cut(spec, "=")
+				png, err := os.ReadFile(path)
+				if err != nil {
+					return fmt.Errorf("--image: %w", err)
+				}
+				opt.Images = append(opt.Images, report.Image{Title: filepath.Base(path), Caption: caption, PNG: png})
+			}
 			if err := report.Render(&buf, set, opt); err != nil {
 				return err
 			}
@@ -69,5 +81,6 @@ writes every figure as DIR/NAME.svg and DIR/NAME.png.`,
 	f.StringVar(&figures, "figures", "", "also write every figure to this directory as SVG and PNG")
 	f.StringVar(&title, "title", "copi report", "page title")
 	f.StringVar(&band, "band", "minmax", "band over seeds: minmax (lowest to highest) or sd (mean ± sd)")
+	f.StringArrayVar(&images, "image", nil, "embed this PNG (FILE or FILE=caption); repeatable")
 	return cmd
 }

@@ -34,6 +34,18 @@ func TestReportCommand(t *testing.T) {
 			t.Errorf("figure file: %v", err)
 		}
 	}
+	// An embedded picture (the figure PNG stands in for a receptive-field grid) and a non-PNG.
+	withImage := filepath.Join(dir, "img.html")
+	if _, stderr, err := run(t, "report", m, "-o", withImage, "--image", filepath.Join(figs, "test-loss.png")+"=receptive fields"); err != nil {
+		t.Fatalf("report --image: %v\n%s", err, stderr)
+	}
+	page, _ := os.ReadFile(withImage)
+	if !strings.Contains(string(page), `src="data:image/png;base64,iVBOR`) || !strings.Contains(string(page), "receptive fields") {
+		t.Error("report --image did not embed the PNG with its caption")
+	}
+	if _, _, err := run(t, "report", m, "-o", withImage, "--image", m); err == nil || !strings.Contains(err.Error(), "not a PNG") {
+		t.Errorf("--image with a non-PNG: %v", err)
+	}
 	if _, _, err := run(t, "report", m, "--band", "iqr"); err == nil || !strings.Contains(err.Error(), "iqr") {
 		t.Errorf("bad --band: %v", err)
 	}
