@@ -41,6 +41,8 @@ type Engine struct {
 	pool     *pool // nil with one thread or after Close
 	tasks    []task
 	job      gemmJob
+	par      Ranger // the ParallelFor in progress, if any
+	adam     adamJob
 	openblas bool
 	// tweak, when set (by tests and benchmarks only), adjusts each job's plan.
 	tweak func(*gemmJob)

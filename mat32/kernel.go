@@ -30,6 +30,10 @@ type kernel struct {
 	transpose transposer
 	// transposeMR, if not nil, packs a row panel (up to 16 rows) of an untransposed A.
 	transposeMR panelTransposer
+	// adam, if not nil, is the vectorised Adam update of a multiple of adamLanes elements
+	// (see [Engine.Adam]); nil means the scalar Go loop.
+	adam      adamFunc
+	adamLanes int
 }
 
 // genericKernel is the portable pure-Go micro-kernel.

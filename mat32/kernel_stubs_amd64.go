@@ -36,3 +36,13 @@ func transposeAVX512(dst *float32, ldd int, src *float32, lds int, blocks int, k
 //
 //go:noescape
 func transposeRowsAVX512(dst *float32, ldd int, src *float32, lds int, rows int, k16 int)
+
+// adamStepAVX512 applies Adam to n elements (a multiple of 16) with AVX512 vectors.
+//
+//go:noescape
+func adamStepAVX512(p *float32, grad *float32, m *float32, v *float32, n int, c *[9]float32)
+
+// adamStepAVX2 applies Adam to n elements (a multiple of 8) with AVX2 vectors.
+//
+//go:noescape
+func adamStepAVX2(p *float32, grad *float32, m *float32, v *float32, n int, c *[9]float32)

@@ -57,8 +57,7 @@ func (p *pool) loop(e *Engine, h int, last uint64) {
 			return
 		}
 		if uint64(h) < last&0xffff {
-			t := e.tasks[h]
-			e.workers[h].run(&e.job, t.i0, t.i1, t.j0, t.j1)
+			e.runTask(h)
 			p.done.Done()
 		}
 	}
@@ -106,8 +105,7 @@ func (p *pool) publish(n int) {
 func (p *pool) runTasks(e *Engine, n int) {
 	p.done.Add(n - 1)
 	p.publish(n)
-	t := e.tasks[0]
-	e.workers[0].run(&e.job, t.i0, t.i1, t.j0, t.j1)
+	e.runTask(0)
 	p.done.Wait()
 }
 

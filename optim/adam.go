@@ -23,6 +23,7 @@ type Adam struct {
 
 	m, v []mat32.Matrix
 	t    int64
+	eng  *mat32.Engine
 }
 
 // Init allocates the first and second moment buffers.
@@ -37,34 +38,34 @@ func (a *Adam) Init(params []mat32.Matrix) {
 // Begin advances the step counter t.
 func (a *Adam) Begin() { a.t++ }
 
+// SetEngine lets Apply spread its work over e's workers and use e's vector instructions;
+// the results are the same bit for bit (see [mat32.Engine.Adam]). nil goes back to the
+// single-threaded scalar loop.
+func (a *Adam) SetEngine(e *mat32.Engine) { a.eng = e }
+
 // Apply updates p from g.
 func (a *Adam) Apply(i int, p, g mat32.Matrix) {
 	c1, c2 := 1-math.Pow(a.Beta1, float64(a.t)), 1-math.Pow(a.Beta2, float64(a.t))
 	if a.FixedBiasCorrection {
 		c1, c2 = 1-a.Beta1, 1-a.Beta2
 	}
-	b1, b2 := float32(a.Beta1), float32(a.Beta2)
-	// 1−β rounded once from float64: 1 − float32(0.999) would be 1.3e-5 off in relative terms.
-	ob1, ob2 := float32(1-a.Beta1), float32(1-a.Beta2)
-	inv1, inv2 := float32(1/c1), float32(1/c2)
-	lr, eps := float32(a.LR), float32(a.Eps)
+	co := mat32.AdamCoeffs{
+		WeightDecay: a.WeightDecay,
+		Beta1:       float32(a.Beta1), Beta2: float32(a.Beta2),
+		// 1−β rounded once from float64: 1 − float32(0.999) would be 1.3e-5 off in relative terms.
+		OneMinusBeta1: float32(1 - a.Beta1), OneMinusBeta2: float32(1 - a.Beta2),
+		InvC1: float32(1 / c1), InvC2: float32(1 / c2),
+		LR: float32(a.LR), Eps: float32(a.Eps),
+	}
 	m, v := a.m[i], a.v[i]
-	wd := a.WeightDecay
+	if a.eng != nil {
+		a.eng.Adam(p, g, m, v, &co)
+		return
+	}
 	for r := 0; r < p.Rows; r++ {
-		pr, gr, mr, vr := p.Row(r), g.Row(r), m.Row(r), v.Row(r)
-		gr, mr, vr = gr[:len(pr)], mr[:len(pr)], vr[:len(pr)]
-		for j, pj := range pr {
-			gj := gr[j] + wd*pj
-			mj := b1*mr[j] + ob1*gj
-			vj := b2*vr[j] + ob2*gj*gj
-			mr[j], vr[j] = mj, vj
-			pr[j] = pj - lr*(mj*inv1)/(sqrt32(vj*inv2)+eps)
-		}
+		mat32.AdamScalar(p.Row(r), g.Row(r), m.Row(r), v.Row(r), &co)
 	}
 }
-
-// sqrt32 is a float32 square root (the conversion round trip compiles to one SQRTSD).
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
 // State returns the moments as "m.<i>" and "v.<i>".
 func (a *Adam) State() map[string]mat32.Matrix {

@@ -31,6 +31,12 @@ type Optimizer interface {
 	SetSteps(t int64)
 }
 
+// EngineUser is implemented by optimisers that can run Apply on an engine's workers (with
+// the same results as without); learners hand them their engine.
+type EngineUser interface {
+	SetEngine(e *mat32.Engine)
+}
+
 // Config describes an optimiser; its zero value is plain SGD with learning rate 0.
 type Config struct {
 	// Name is "sgd" or "adam".

@@ -212,3 +212,62 @@ func TestAdamSecondMomentIsExactAfterOneStep(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamOnEngineIsBitIdentical runs Adam on parameters of the MNIST network's sizes with
+// and without an engine (every kernel, one and two threads) and demands the same bits.
+func TestAdamOnEngineIsBitIdentical(t *testing.T) {
+	shapes := [][2]int{{500, 784}, {1, 500}, {10, 500}, {1, 10}, {3, 37}}
+	run := func(e *mat32.Engine, wd float32) []mat32.Matrix {
+		opt, err := New(Config{Name: "adam", LR: 1e-3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := opt.(*Adam)
+		a.WeightDecay = wd
+		if e != nil {
+			a.SetEngine(e)
+		}
+		var ps []mat32.Matrix
+		for _, s := range shapes {
+			ps = append(ps, mat32.New(s[0], s[1]))
+		}
+		a.Init(ps)
+		g := make([]mat32.Matrix, len(ps))
+		for i, p := range ps {
+			g[i] = mat32.New(p.Rows, p.Cols)
+			for j := range p.Data {
+				p.Data[j] = float32(math.Sin(float64(j)))
+			}
+		}
+		for step := 0; step < 4; step++ {
+			a.Begin()
+			for i, p := range ps {
+				for j := range g[i].Data {
+					g[i].Data[j] = float32(math.Cos(float64(j*(step+1)))) * float32(math.Pow(10, float64(j%9-5)))
+				}
+				a.Apply(i, p, g[i])
+			}
+		}
+		return ps
+	}
+	for _, wd := range []float32{0, 1e-2} {
+		want := run(nil, wd)
+		for _, k := range mat32.AvailableKernels() {
+			for _, threads := range []int{1, 2} {
+				e, err := mat32.NewEngine(mat32.Options{Threads: threads, Kernel: k})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := run(e, wd)
+				e.Close()
+				for i := range got {
+					for j := range got[i].Data {
+						if math.Float32bits(got[i].Data[j]) != math.Float32bits(want[i].Data[j]) {
+							t.Fatalf("%s, %d threads, wd %g: param %d[%d] = %g, scalar %g", k, threads, wd, i, j, got[i].Data[j], want[i].Data[j])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 // and, when gb is not nil and the layer has a bias, gb = −Δb = b − <z>. It expects <x²> of
 // the batch in l.msq[i].
 func (l *Learner) copiDirection(i int, layer *nn.Layer, delta, g mat32.Matrix, gb []float32) {
+	l.bindEngine()
 	x := l.trace.X[i]
 	z := delta // δ is not needed any more: turn it into z = a + δ in place.
 	mat32.Add(z, z, l.trace.A[i])

@@ -3,6 +3,7 @@ package rule
 import (
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/nn"
+	"github.com/copi-learn/copi/optim"
 )
 
 // The gradient update of layer i from its credit δ (which carries the loss multiplier and
@@ -18,6 +19,7 @@ import (
 // gradientDirection sets g = −ΔW = −<δ xᵀ> and, when gb is not nil and the layer has a
 // bias, gb = −Δb = −<δ>.
 func (l *Learner) gradientDirection(i int, layer *nn.Layer, delta, g mat32.Matrix, gb []float32) {
+	l.bindEngine()
 	x := l.trace.X[i]
 	n := float32(x.Rows)
 	l.eng.Gemm(mat32.Trans, mat32.NoTrans, -1/n, delta, x, 0, g)
@@ -41,5 +43,13 @@ func (l *Learner) gradientFused(i int, layer *nn.Layer, delta mat32.Matrix) {
 		for j := range layer.B {
 			layer.B[j] += eta * meanD[j]
 		}
+	}
+}
+
+// bindEngine hands the learner's engine to an optimiser that can spread its work over the
+// engine's workers (Adam); the optimiser's results do not change.
+func (l *Learner) bindEngine() {
+	if u, ok := l.opt.(optim.EngineUser); ok {
+		u.SetEngine(l.eng)
 	}
 }

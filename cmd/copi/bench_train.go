@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,6 +36,7 @@ func newBenchTrainCmd() *cobra.Command {
 		preset         string
 		steps, threads int
 		asJSON         bool
+		cpuProfile     string
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -93,6 +96,16 @@ and the rest cost.`,
 					return err
 				}
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			start := time.Now()
 			for i := 0; i < steps; i++ {
 				if err := step(i); err != nil {
@@ -100,6 +113,9 @@ and the rest cost.`,
 				}
 			}
 			ms := time.Since(start).Seconds() * 1e3 / float64(steps)
+			if cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
 			shapes := stepGemms(t.Learner.Cfg, cfg.Sizes, cfg.BatchSize)
 			var flop float64
 			for _, s := range shapes {
@@ -124,6 +140,7 @@ and the rest cost.`,
 	cmd.Flags().IntVar(&steps, "steps", 100, "number of timed steps")
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	return cmd
 }
 

@@ -48,6 +48,8 @@ func main() {
 	peak(avx2)
 	transpose16()
 	transposeRows()
+	adam(avx512)
+	adam(avx2)
 	Generate()
 }
 
@@ -363,4 +365,65 @@ func transposeStages(r, t []VecPhysical) {
 		VSHUFF32X4(U8(0x88), t[i+8], t[i], r[i])
 		VSHUFF32X4(U8(0xdd), t[i+8], t[i], r[i+8])
 	}
+}
+
+// adam emits adamStep<ISA>(p, g, m, v, n, c): the Adam update of n elements (a multiple of the
+// lane count), c holding the nine float32 coefficients wd, β₁, 1−β₁, β₂, 1−β₂, 1/c₁, 1/c₂,
+// η, ε. Per element, in exactly the operations (and order) of the scalar Go code, so that
+// the results are bit for bit the same (VSQRTPS is correctly rounded, as is the float64
+// square root rounded to float32, and Go does not contract a*b+c into an FMA on amd64):
+//
+//	g' = g + wd·p;  m = β₁·m + (1−β₁)·g';  v = β₂·v + ((1−β₂)·g')·g'
+//	p = p − (η·(m·(1/c₁))) / (sqrt(v·(1/c₂)) + ε)
+func adam(s isa) {
+	TEXT("adamStep"+s.name, NOSPLIT, "func(p, grad, m, v *float32, n int, c *[9]float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("adamStep%s applies Adam to n elements (a multiple of %d) with %s vectors.", s.name, s.lanes, s.name))
+	p := Load(Param("p"), RDI)
+	g := Load(Param("grad"), RSI)
+	m := Load(Param("m"), RDX)
+	v := Load(Param("v"), R8)
+	n := Load(Param("n"), RCX)
+	c := Load(Param("c"), R9)
+	k := s.vec[:9]
+	for i := range k {
+		VBROADCASTSS(Mem{Base: c, Disp: 4 * i}, k[i])
+	}
+	wd, b1, ob1, b2, ob2, inv1, inv2, lr, eps := k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]
+	vp, vg, vm, vv, t1, t2, t3 := s.vec[9], s.vec[10], s.vec[11], s.vec[12], s.vec[13], s.vec[14], s.vec[15]
+	bytes := 4 * s.lanes
+	XORQ(RAX, RAX)
+	SHLQ(U8(2), n)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	VMOVUPS(Mem{Base: p, Index: RAX, Scale: 1}, vp)
+	VMOVUPS(Mem{Base: g, Index: RAX, Scale: 1}, vg)
+	VMOVUPS(Mem{Base: m, Index: RAX, Scale: 1}, vm)
+	VMOVUPS(Mem{Base: v, Index: RAX, Scale: 1}, vv)
+	VMULPS(vp, wd, t1)  // wd·p
+	VADDPS(t1, vg, vg)  // g' = g + wd·p
+	VMULPS(vm, b1, vm)  // β₁·m
+	VMULPS(vg, ob1, t1) // (1−β₁)·g'
+	VADDPS(t1, vm, vm)  // m
+	VMOVUPS(vm, Mem{Base: m, Index: RAX, Scale: 1})
+	VMULPS(vv, b2, vv)  // β₂·v
+	VMULPS(vg, ob2, t1) // (1−β₂)·g'
+	VMULPS(vg, t1, t1)  // ((1−β₂)·g')·g'
+	VADDPS(t1, vv, vv)  // v
+	VMOVUPS(vv, Mem{Base: v, Index: RAX, Scale: 1})
+	VMULPS(vm, inv1, t2) // m/c₁
+	VMULPS(t2, lr, t2)   // η·m/c₁
+	VMULPS(vv, inv2, t3) // v/c₂
+	VSQRTPS(t3, t3)
+	VADDPS(eps, t3, t3)
+	VDIVPS(t3, t2, t2) // t2 / t3
+	VSUBPS(t2, vp, vp) // p − t2
+	VMOVUPS(vp, Mem{Base: p, Index: RAX, Scale: 1})
+	ADDQ(U32(bytes), RAX)
+	CMPQ(RAX, n)
+	JLT(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
