@@ -116,6 +116,26 @@ func (e *Engine) Kernel() string { return e.name }
 // previous contents are ignored (NaNs in C do not propagate). With k == 0 or alpha == 0,
 // A and B are not read and C = beta·C.
 func (e *Engine) Gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32, c Matrix) {
+	e.gemm(tA, tB, alpha, a, b, beta, nil, nil, c)
+}
+
+// GemmScaled computes C = alpha·op(A)·op(B) + diag(rowScale)·C·diag(colScale): like Gemm
+// with beta = 1, but C's element (i, j) is first multiplied by rowScale[i] (when rowScale is
+// not nil), then by colScale[j] (when colScale is not nil). The result is bit for bit that of
+// scaling C's rows ([ScaleRows]) and columns ([ScaleColumns]) first and then calling Gemm
+// with beta = 1, but each tile of C is scaled by the worker that computes it, just before
+// its product is added: C is read and written once, in parallel, instead of twice.
+func (e *Engine) GemmScaled(tA, tB Transpose, alpha float32, a, b Matrix, rowScale, colScale []float32, c Matrix) {
+	if rowScale != nil && len(rowScale) != c.Rows {
+		panic(fmt.Sprintf("mat32: GemmScaled: row scale of %d for %d rows", len(rowScale), c.Rows))
+	}
+	if colScale != nil && len(colScale) != c.Cols {
+		panic(fmt.Sprintf("mat32: GemmScaled: column scale of %d for %d columns", len(colScale), c.Cols))
+	}
+	e.gemm(tA, tB, alpha, a, b, 1, rowScale, colScale, c)
+}
+
+func (e *Engine) gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32, rowScale, colScale []float32, c Matrix) {
 	m, k := a.Rows, a.Cols
 	if tA {
 		m, k = k, m
@@ -130,15 +150,20 @@ func (e *Engine) Gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32
 	if m == 0 || n == 0 {
 		return
 	}
-	if k == 0 || alpha == 0 {
+	scaled := rowScale != nil || colScale != nil
+	if k == 0 || alpha == 0 || e.openblas {
+		if scaled {
+			scaleTile(c, 0, m, 0, n, rowScale, colScale)
+		}
+		if e.openblas && k != 0 && alpha != 0 {
+			openblasGemm(e.threads, tA, tB, m, n, k, alpha, a, b, beta, c)
+			return
+		}
 		scaleC(beta, c)
 		return
 	}
-	if e.openblas {
-		openblasGemm(e.threads, tA, tB, m, n, k, alpha, a, b, beta, c)
-		return
-	}
-	e.job = gemmJob{tA: tA, tB: tB, alpha: alpha, beta: beta, a: a, b: b, c: c, m: m, n: n, k: k, kern: e.kern}
+	e.job = gemmJob{tA: tA, tB: tB, alpha: alpha, beta: beta, a: a, b: b, c: c, m: m, n: n, k: k, kern: e.kern,
+		rowScale: rowScale, colScale: colScale, scaled: scaled}
 	e.job.plan()
 	if e.tweak != nil {
 		e.tweak(&e.job)

@@ -10,6 +10,10 @@ type gemmJob struct {
 	a, b, c     Matrix
 	m, n, k     int
 	kern        *kernel
+	// rowScale and colScale (either may be nil; scaled says whether one is set) multiply
+	// C's rows and columns before the product is added (see [Engine.GemmScaled]).
+	rowScale, colScale []float32
+	scaled             bool
 	// packA is false when op(A) = Aᵀ is read in place: then for each k step the mr values
 	// of a row panel are already consecutive in memory (A's row p).
 	packA bool
@@ -101,6 +105,11 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 				if j.packA {
 					packA(w.bufA, j.a, j.tA, ic, mc, pc, kc, ph, kn.transpose, kn.transposeMR)
 				}
+				if j.scaled && pc == 0 {
+					// Scale this block of C row by row (long runs that the hardware prefetches)
+					// just before its products are added, while it stays in cache.
+					scaleTile(c, ic, ic+mc, jc, jc+nc, j.rowScale, j.colScale)
+				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
 					var bp *float32
@@ -173,6 +182,20 @@ func blockDepth(k, kcMax int) int {
 	nb := (k + kcMax - 1) / kcMax
 	kc := roundUp((k+nb-1)/nb, 16)
 	return min(kc, kcMax, k)
+}
+
+// scaleTile multiplies C[i0:i1, j0:j1] element (i, j) by rs[i] (if rs is not nil), then by
+// cs[j] (if cs is not nil).
+func scaleTile(c Matrix, i0, i1, j0, j1 int, rs, cs []float32) {
+	for i := i0; i < i1; i++ {
+		row := c.Data[i*c.Stride+j0 : i*c.Stride+j1]
+		if rs != nil {
+			scaleBy(row, rs[i])
+		}
+		if cs != nil {
+			binaryTo(row, row, cs[j0:j1], opMul)
+		}
+	}
 }
 
 // scaleC sets C = beta·C; beta == 0 clears C without reading it.

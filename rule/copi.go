@@ -16,8 +16,9 @@ import (
 // post-synaptic activity. A bias, being a weight on a constant input of 1, follows
 // Δb = <z> − b.
 //
-// With plain SGD the update is fused into two passes over W ([Learner.copiFused]):
-// W ← W·diag(1 − η<x²>), then W ← W + (η/N)·Zᵀ·X by one GEMM that accumulates into W. Other
+// With plain SGD the update is fused into one pass over W ([Learner.copiFused]):
+// W ← W·diag(1 − η<x²>) + (η/N)·Zᵀ·X by one GEMM that scales W's columns as it accumulates
+// into W ([mat32.Engine.GemmScaled]). Other
 // optimisers receive the gradient −ΔW ([Learner.copiDirection]).
 
 // copiDirection turns δ into z = a + δ in place and sets g = −ΔW = W·diag(<x²>) − <z xᵀ>
@@ -52,8 +53,8 @@ func (l *Learner) copiFused(i int, layer *nn.Layer, delta mat32.Matrix) {
 	for j, m := range l.msq[i] {
 		decay[j] = 1 - eta*m
 	}
-	mat32.ScaleColumns(layer.W, decay)
-	l.eng.Gemm(mat32.Trans, mat32.NoTrans, eta/n, z, x, 1, layer.W)
+	// One pass over W: each tile is scaled by the worker that adds its product.
+	l.eng.GemmScaled(mat32.Trans, mat32.NoTrans, eta/n, z, x, nil, decay, layer.W)
 	if layer.B != nil {
 		meanZ := l.biasScratch(layer.Out)
 		mat32.ColMeans(meanZ, z)

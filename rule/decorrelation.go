@@ -120,16 +120,14 @@ func (d *decorrelator) update(e *mat32.Engine, i int, r, x mat32.Matrix, msq []f
 		for j, m := range msq {
 			scale[j] = 1 + eta*m
 		}
-		mat32.ScaleRows(r, scale)
-		e.Gemm(mat32.Trans, mat32.NoTrans, -eta/n, x, p, 1, r)
+		e.GemmScaled(mat32.Trans, mat32.NoTrans, -eta/n, x, p, scale, nil, r)
 	case "bio":
 		// R ← R − η·R·C = R·diag(1 + η<x²>) − (η/N)·(X·Rᵀ)ᵀ·X
 		e.MatMul(p, mat32.NoTrans, x, mat32.Trans, r)
 		for j, m := range msq {
 			scale[j] = 1 + eta*m
 		}
-		mat32.ScaleColumns(r, scale)
-		e.Gemm(mat32.Trans, mat32.NoTrans, -eta/n, p, x, 1, r)
+		e.GemmScaled(mat32.Trans, mat32.NoTrans, -eta/n, p, x, nil, scale, r)
 	case "whiten":
 		// R ← R − η·[(1−κ)·C·R + κ·diag(<x²> − 1)·R]
 		//   = diag(1 + η[(1−κ)<x²> − κ(<x²> − 1)])·R − (η(1−κ)/N)·Xᵀ·(X·R)
@@ -138,8 +136,7 @@ func (d *decorrelator) update(e *mat32.Engine, i int, r, x mat32.Matrix, msq []f
 		for j, m := range msq {
 			scale[j] = 1 + eta*((1-k)*m-k*(m-1))
 		}
-		mat32.ScaleRows(r, scale)
-		e.Gemm(mat32.Trans, mat32.NoTrans, -eta*(1-k)/n, x, p, 1, r)
+		e.GemmScaled(mat32.Trans, mat32.NoTrans, -eta*(1-k)/n, x, p, scale, nil, r)
 	}
 }
 
