@@ -59,7 +59,7 @@ func (e *Engine) Adam(p, g, m, v Matrix, c *AdamCoeffs) {
 		k = archKernels[0]
 	}
 	if k != nil && k.adam != nil {
-		j.fn, j.lanes = k.adam, k.adamLanes
+		j.fn, j.lanes = k.adam, k.lanes
 	}
 	pd, ok1 := flat(p)
 	gd, ok2 := flat(g)

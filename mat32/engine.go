@@ -153,7 +153,7 @@ func (e *Engine) gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32
 	scaled := rowScale != nil || colScale != nil
 	if k == 0 || alpha == 0 || e.openblas {
 		if scaled {
-			scaleTile(c, 0, m, 0, n, rowScale, colScale)
+			scaleTile(nil, c, 0, m, 0, n, rowScale, colScale)
 		}
 		if e.openblas && k != 0 && alpha != 0 {
 			openblasGemm(e.threads, tA, tB, m, n, k, alpha, a, b, beta, c)

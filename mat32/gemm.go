@@ -108,7 +108,7 @@ func (w *worker) run(j *gemmJob, i0, i1, j0, j1 int) {
 				if j.scaled && pc == 0 {
 					// Scale this block of C row by row (long runs that the hardware prefetches)
 					// just before its products are added, while it stays in cache.
-					scaleTile(c, ic, ic+mc, jc, jc+nc, j.rowScale, j.colScale)
+					scaleTile(kn, c, ic, ic+mc, jc, jc+nc, j.rowScale, j.colScale)
 				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
@@ -185,15 +185,30 @@ func blockDepth(k, kcMax int) int {
 }
 
 // scaleTile multiplies C[i0:i1, j0:j1] element (i, j) by rs[i] (if rs is not nil), then by
-// cs[j] (if cs is not nil).
-func scaleTile(c Matrix, i0, i1, j0, j1 int, rs, cs []float32) {
+// cs[j] (if cs is not nil), with kn's vector loop when it has one (kn may be nil).
+func scaleTile(kn *kernel, c Matrix, i0, i1, j0, j1 int, rs, cs []float32) {
+	n, vec := j1-j0, 0
+	if kn != nil && kn.scaleRow != nil {
+		vec = n - n%kn.lanes
+	}
+	var csp *float32
+	if cs != nil && vec > 0 {
+		csp = &cs[j0]
+	}
 	for i := i0; i < i1; i++ {
 		row := c.Data[i*c.Stride+j0 : i*c.Stride+j1]
+		if vec > 0 {
+			s := float32(1)
+			if rs != nil {
+				s = rs[i]
+			}
+			kn.scaleRow(&row[0], vec, s, csp)
+		}
 		if rs != nil {
-			scaleBy(row, rs[i])
+			scaleBy(row[vec:], rs[i])
 		}
 		if cs != nil {
-			binaryTo(row, row, cs[j0:j1], opMul)
+			binaryTo(row[vec:], row[vec:], cs[j0+vec:j1], opMul)
 		}
 	}
 }

@@ -30,10 +30,13 @@ type kernel struct {
 	transpose transposer
 	// transposeMR, if not nil, packs a row panel (up to 16 rows) of an untransposed A.
 	transposeMR panelTransposer
-	// adam, if not nil, is the vectorised Adam update of a multiple of adamLanes elements
+	// adam, if not nil, is the vectorised Adam update of a multiple of lanes elements
 	// (see [Engine.Adam]); nil means the scalar Go loop.
-	adam      adamFunc
-	adamLanes int
+	adam adamFunc
+	// scaleRow, if not nil, multiplies a multiple of lanes elements x[i] by s and then (when
+	// cs is not nil) by cs[i], for [Engine.GemmScaled]; nil means the Go loops.
+	scaleRow func(x *float32, n int, s float32, cs *float32)
+	lanes    int // float32 lanes of the vector kernels above
 }
 
 // genericKernel is the portable pure-Go micro-kernel.

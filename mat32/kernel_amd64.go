@@ -10,11 +10,11 @@ func detectKernels() []*kernel {
 	var ks []*kernel
 	if cpu.X86.HasAVX512F {
 		ks = append(ks, &kernel{name: "avx512", mr: 12, nr: 32, kc: 512, mc: 480, nc: 4096, fn: gemmKernelAVX512, half: gemmKernelAVX512Half, transpose: transposeAVX512, transposeMR: transposeRowsAVX512,
-			adam: adamStepAVX512, adamLanes: 16})
+			adam: adamStepAVX512, scaleRow: scaleRowAVX512, lanes: 16})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, &kernel{name: "avx2", mr: 6, nr: 16, kc: 384, mc: 240, nc: 4096, fn: gemmKernelAVX2,
-			adam: adamStepAVX2, adamLanes: 8})
+			adam: adamStepAVX2, scaleRow: scaleRowAVX2, lanes: 8})
 	}
 	return ks
 }

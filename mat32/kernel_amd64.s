@@ -6377,3 +6377,71 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func scaleRowAVX512(x *float32, n int, s float32, cs *float32)
+// Requires: AVX, AVX512F
+TEXT ·scaleRowAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         cs+24(FP), SI
+	VBROADCASTSS s+16(FP), Z0
+	SHLQ         $0x02, CX
+	XORQ         AX, AX
+	TESTQ        CX, CX
+	JZ           done
+	TESTQ        SI, SI
+	JNZ          withcs
+
+loop:
+	VMULPS  (DI)(AX*1), Z0, Z1
+	VMOVUPS Z1, (DI)(AX*1)
+	ADDQ    $0x00000040, AX
+	CMPQ    AX, CX
+	JLT     loop
+	JMP     done
+
+withcs:
+	VMULPS  (DI)(AX*1), Z0, Z1
+	VMULPS  (SI)(AX*1), Z1, Z1
+	VMOVUPS Z1, (DI)(AX*1)
+	ADDQ    $0x00000040, AX
+	CMPQ    AX, CX
+	JLT     withcs
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleRowAVX2(x *float32, n int, s float32, cs *float32)
+// Requires: AVX
+TEXT ·scaleRowAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         cs+24(FP), SI
+	VBROADCASTSS s+16(FP), Y0
+	SHLQ         $0x02, CX
+	XORQ         AX, AX
+	TESTQ        CX, CX
+	JZ           done
+	TESTQ        SI, SI
+	JNZ          withcs
+
+loop:
+	VMULPS  (DI)(AX*1), Y0, Y1
+	VMOVUPS Y1, (DI)(AX*1)
+	ADDQ    $0x00000020, AX
+	CMPQ    AX, CX
+	JLT     loop
+	JMP     done
+
+withcs:
+	VMULPS  (DI)(AX*1), Y0, Y1
+	VMULPS  (SI)(AX*1), Y1, Y1
+	VMOVUPS Y1, (DI)(AX*1)
+	ADDQ    $0x00000020, AX
+	CMPQ    AX, CX
+	JLT     withcs
+
+done:
+	VZEROUPPER
+	RET

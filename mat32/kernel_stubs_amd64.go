@@ -46,3 +46,13 @@ func adamStepAVX512(p *float32, grad *float32, m *float32, v *float32, n int, c 
 //
 //go:noescape
 func adamStepAVX2(p *float32, grad *float32, m *float32, v *float32, n int, c *[9]float32)
+
+// scaleRowAVX512 multiplies n elements of x (a multiple of 16) by s, then by cs[i] when cs is not nil.
+//
+//go:noescape
+func scaleRowAVX512(x *float32, n int, s float32, cs *float32)
+
+// scaleRowAVX2 multiplies n elements of x (a multiple of 8) by s, then by cs[i] when cs is not nil.
+//
+//go:noescape
+func scaleRowAVX2(x *float32, n int, s float32, cs *float32)

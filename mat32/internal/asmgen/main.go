@@ -50,6 +50,8 @@ func main() {
 	transposeRows()
 	adam(avx512)
 	adam(avx2)
+	scaleRow(avx512)
+	scaleRow(avx2)
 	Generate()
 }
 
@@ -423,6 +425,44 @@ func adam(s isa) {
 	ADDQ(U32(bytes), RAX)
 	CMPQ(RAX, n)
 	JLT(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// scaleRow emits scaleRows<ISA>(x, n, s, cs): x[i] *= s for i < n, then, when cs is not nil,
+// x[i] *= cs[i] (n a multiple of the lane count, unrolled by 4 vectors): the row and column
+// scalings of [Engine.GemmScaled], one rounding per multiplication as in the Go loops.
+func scaleRow(s isa) {
+	TEXT("scaleRow"+s.name, NOSPLIT, "func(x *float32, n int, s float32, cs *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("scaleRow%s multiplies n elements of x (a multiple of %d) by s, then by cs[i] when cs is not nil.", s.name, s.lanes))
+	x := Load(Param("x"), RDI)
+	n := Load(Param("n"), RCX)
+	cs := Load(Param("cs"), RSI)
+	sv := s.vec[0]
+	VBROADCASTSS(paramAddr("s"), sv)
+	bytes := 4 * s.lanes
+	SHLQ(U8(2), n)
+	XORQ(RAX, RAX)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	TESTQ(cs, cs)
+	JNZ(LabelRef("withcs"))
+	Label("loop")
+	VMULPS(Mem{Base: x, Index: RAX, Scale: 1}, sv, s.vec[1])
+	VMOVUPS(s.vec[1], Mem{Base: x, Index: RAX, Scale: 1})
+	ADDQ(U32(bytes), RAX)
+	CMPQ(RAX, n)
+	JLT(LabelRef("loop"))
+	JMP(LabelRef("done"))
+	Label("withcs")
+	VMULPS(Mem{Base: x, Index: RAX, Scale: 1}, sv, s.vec[1])
+	VMULPS(Mem{Base: cs, Index: RAX, Scale: 1}, s.vec[1], s.vec[1])
+	VMOVUPS(s.vec[1], Mem{Base: x, Index: RAX, Scale: 1})
+	ADDQ(U32(bytes), RAX)
+	CMPQ(RAX, n)
+	JLT(LabelRef("withcs"))
 	Label("done")
 	VZEROUPPER()
 	RET()
