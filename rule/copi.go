@@ -43,20 +43,20 @@ func (l *Learner) copiDirection(i int, layer *nn.Layer, delta, g mat32.Matrix, g
 
 // copiFused applies W ← W·diag(1 − η<x²>) + (η/N)·Zᵀ·X and b ← b + η·(<z> − b) in place
 // (plain SGD), turning δ into z = a + δ on the way.
-func (l *Learner) copiFused(i int, layer *nn.Layer, delta mat32.Matrix) {
+func (l *Learner) copiFused(e *mat32.Engine, i int, layer *nn.Layer, delta mat32.Matrix) {
 	x := l.trace.X[i]
 	z := delta
 	mat32.Add(z, z, l.trace.A[i])
 	n := float32(x.Rows)
 	eta := float32(l.Cfg.Optimizer.LR)
-	decay := l.decayScratch(layer.In)
+	decay := l.decay[i]
 	for j, m := range l.msq[i] {
 		decay[j] = 1 - eta*m
 	}
 	// One pass over W: each tile is scaled by the worker that adds its product.
-	l.eng.GemmScaled(mat32.Trans, mat32.NoTrans, eta/n, z, x, nil, decay, layer.W)
+	e.GemmScaled(mat32.Trans, mat32.NoTrans, eta/n, z, x, nil, decay, layer.W)
 	if layer.B != nil {
-		meanZ := l.biasScratch(layer.Out)
+		meanZ := l.meanOut[i]
 		mat32.ColMeans(meanZ, z)
 		for j := range layer.B {
 			layer.B[j] += eta * (meanZ[j] - layer.B[j])

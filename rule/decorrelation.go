@@ -38,7 +38,8 @@ type DecorrelationConfig struct {
 	Fraction float64 `json:"fraction,omitempty" yaml:"fraction,omitempty"`
 }
 
-// decorrelator holds the R update's settings and scratch buffers.
+// decorrelator holds the R update's settings and, per layer, its scratch buffers. Each
+// layer's buffers are its own, so that the updates of different layers may run at once.
 type decorrelator struct {
 	variant string
 	eta     float32
@@ -46,11 +47,16 @@ type decorrelator struct {
 	frac    float64
 	seed    uint64
 
-	p      []mat32.Matrix // per layer, Cap×n_in: X·R (or X·Rᵀ)
-	sub    []mat32.Matrix // per layer, Cap×n_in: the sampled rows of X
-	subMsq [][]float32
-	scale  []float32
-	pick   []int
+	layers []decorScratch
+}
+
+// decorScratch is the scratch of one layer's R update.
+type decorScratch struct {
+	p      mat32.Matrix // Cap×n_in: X·R (or X·Rᵀ)
+	sub    mat32.Matrix // Cap×n_in: the sampled rows of X
+	subMsq []float32    // their column mean squares
+	scale  []float32    // n_in: the diagonal factor
+	pick   []int        // Cap: the row permutation of the sample
 	pcg    *rand.PCG
 	rng    *rand.Rand
 }
@@ -79,26 +85,22 @@ func newDecorrelator(c DecorrelationConfig, weightLR float64) (decorrelator, err
 }
 
 func (d *decorrelator) init(net *nn.MLP, capRows int) {
-	maxIn := 0
-	for _, layer := range net.Layers {
-		var p, s mat32.Matrix
-		var sm []float32
-		if layer.HasR() {
-			p = mat32.New(capRows, layer.In)
-			if d.subsamples() {
-				s = mat32.New(capRows, layer.In)
-				sm = make([]float32, layer.In)
-			}
+	d.layers = make([]decorScratch, len(net.Layers))
+	for i, layer := range net.Layers {
+		if !layer.HasR() {
+			continue
 		}
-		d.p = append(d.p, p)
-		d.sub = append(d.sub, s)
-		d.subMsq = append(d.subMsq, sm)
-		maxIn = max(maxIn, layer.In)
+		s := &d.layers[i]
+		s.p = mat32.New(capRows, layer.In)
+		s.scale = make([]float32, layer.In)
+		if d.subsamples() {
+			s.sub = mat32.New(capRows, layer.In)
+			s.subMsq = make([]float32, layer.In)
+			s.pick = make([]int, capRows)
+			s.pcg = rand.NewPCG(0, 0)
+			s.rng = rand.New(s.pcg)
+		}
 	}
-	d.scale = make([]float32, maxIn)
-	d.pick = make([]int, capRows)
-	d.pcg = rand.NewPCG(0, 0)
-	d.rng = rand.New(d.pcg)
 }
 
 func (d *decorrelator) subsamples() bool { return d.frac > 0 && d.frac < 1 }
@@ -110,8 +112,8 @@ func (d *decorrelator) update(e *mat32.Engine, i int, r, x mat32.Matrix, msq []f
 		x, msq = d.sample(i, x, step)
 	}
 	n := float32(x.Rows)
-	p := d.p[i].Slice(0, x.Rows, 0, x.Cols)
-	scale := d.scale[:len(msq)]
+	p := d.layers[i].p.Slice(0, x.Rows, 0, x.Cols)
+	scale := d.layers[i].scale
 	eta := d.eta
 	switch d.variant {
 	case "default":
@@ -145,20 +147,21 @@ func (d *decorrelator) update(e *mat32.Engine, i int, r, x mat32.Matrix, msq []f
 // mean squares.
 func (d *decorrelator) sample(i int, x mat32.Matrix, step int64) (mat32.Matrix, []float32) {
 	k := max(1, int(math.Ceil(d.frac*float64(x.Rows))))
-	d.pcg.Seed(d.seed^uint64(i)*0x9e3779b97f4a7c15, uint64(step))
-	pick := d.pick[:x.Rows]
+	s := &d.layers[i]
+	s.pcg.Seed(d.seed^uint64(i)*0x9e3779b97f4a7c15, uint64(step))
+	pick := s.pick[:x.Rows]
 	for j := range pick {
 		pick[j] = j
 	}
 	for j := 0; j < k; j++ {
-		s := j + d.rng.IntN(x.Rows-j)
-		pick[j], pick[s] = pick[s], pick[j]
+		r := j + s.rng.IntN(x.Rows-j)
+		pick[j], pick[r] = pick[r], pick[j]
 	}
-	sub := d.sub[i].Slice(0, k, 0, x.Cols)
+	sub := s.sub.Slice(0, k, 0, x.Cols)
 	for j := 0; j < k; j++ {
 		copy(sub.Row(j), x.Row(pick[j]))
 	}
-	msq := d.subMsq[i]
+	msq := s.subMsq
 	mat32.ColMeanSquares(msq, sub)
 	return sub, msq
 }

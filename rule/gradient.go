@@ -32,13 +32,13 @@ func (l *Learner) gradientDirection(i int, layer *nn.Layer, delta, g mat32.Matri
 }
 
 // gradientFused applies W ← W + η·<δ xᵀ> and b ← b + η·<δ> in place (plain SGD).
-func (l *Learner) gradientFused(i int, layer *nn.Layer, delta mat32.Matrix) {
+func (l *Learner) gradientFused(e *mat32.Engine, i int, layer *nn.Layer, delta mat32.Matrix) {
 	x := l.trace.X[i]
 	n := float32(x.Rows)
 	eta := float32(l.Cfg.Optimizer.LR)
-	l.eng.Gemm(mat32.Trans, mat32.NoTrans, eta/n, delta, x, 1, layer.W)
+	e.Gemm(mat32.Trans, mat32.NoTrans, eta/n, delta, x, 1, layer.W)
 	if layer.B != nil {
-		meanD := l.biasScratch(layer.Out)
+		meanD := l.meanOut[i]
 		mat32.ColMeans(meanD, delta)
 		for j := range layer.B {
 			layer.B[j] += eta * meanD[j]

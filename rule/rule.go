@@ -203,15 +203,83 @@ type Learner struct {
 	grad      []mat32.Matrix // per layer: gradient for the optimiser (W)
 	gradB     [][]float32    // per layer: bias gradient
 	fused     bool           // plain SGD: updates go straight into W through GEMM
-	vecIn     []float32      // scratch of the widest layer input
-	vecOut    []float32      // scratch of the widest layer output
+	decay     [][]float32    // per layer, n_in: COPI's column factors 1 − η<x²>
+	meanOut   [][]float32    // per layer, n_out: the batch mean of z or δ for the bias
+	lanes     []lane         // the layers' updates spread over the engine's threads
+	work      layerUpdates   // the Ranger that runs the lanes
 	capRows   int
 	steps     int64
 	lossMult  float32
 }
 
-func (l *Learner) decayScratch(n int) []float32 { return l.vecIn[:n] }
-func (l *Learner) biasScratch(n int) []float32  { return l.vecOut[:n] }
+// lane is a share of the per-layer updates (W, then R) of a step, run on one of the
+// engine's threads with a single-threaded engine of its own. Once every layer's credit is
+// known the layers' updates are independent, so running them side by side, each product on
+// one thread, keeps both cores busy without a barrier per product; a single-threaded product
+// rounds exactly as the multi-threaded one (the engine's plan does not depend on the thread
+// count), so the results are those of the sequential loop.
+type lane struct {
+	eng    *mat32.Engine
+	layers []int
+}
+
+// layerUpdates runs the lanes [lo, hi) of the current step's updates.
+type layerUpdates struct {
+	l     *Learner
+	delta []mat32.Matrix
+	ph    Phase
+}
+
+// Range implements [mat32.Ranger].
+func (u *layerUpdates) Range(lo, hi int) {
+	for _, ln := range u.l.lanes[lo:hi] {
+		for _, i := range ln.layers {
+			u.l.updateLayer(ln.eng, i, u.delta[i], u.ph)
+		}
+	}
+}
+
+// planLanes spreads the layers over one lane per engine thread, each layer to the lane with
+// the least work so far, in decreasing order of work (multiply-adds of the W and R
+// updates). Nothing is spread when the engine has one thread or hands products to OpenBLAS.
+func (l *Learner) planLanes() error {
+	threads := l.eng.Threads()
+	if threads < 2 || l.eng.Kernel() == "openblas" {
+		return nil
+	}
+	order := make([]int, len(l.Net.Layers))
+	work := make([]int, len(order))
+	for i, layer := range l.Net.Layers {
+		order[i] = i
+		work[i] = layer.In * layer.Out
+		if layer.HasR() && l.Cfg.Decorrelates() {
+			work[i] += 2 * layer.In * layer.In
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return work[order[a]] > work[order[b]] })
+	load := make([]int, threads)
+	l.lanes = make([]lane, threads)
+	for _, i := range order {
+		best := 0
+		for t := range load {
+			if load[t] < load[best] {
+				best = t
+			}
+		}
+		load[best] += work[i]
+		l.lanes[best].layers = append(l.lanes[best].layers, i)
+	}
+	for t := range l.lanes {
+		e, err := mat32.NewEngine(mat32.Options{Threads: 1, Kernel: l.eng.Kernel()})
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", l.Cfg.Name, err)
+		}
+		l.lanes[t].eng = e
+		sort.Ints(l.lanes[t].layers)
+	}
+	l.work.l = l
+	return nil
+}
 
 // NewLearner prepares a learner for batches of up to batchCap rows. The network must have
 // decorrelators exactly when the rule decorrelates. rng draws the feedback matrices.
@@ -237,6 +305,8 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 	l.fused = plain && cfg.Optimizer.Momentum == 0 && cfg.Optimizer.WeightDecay == 0
 	var params []mat32.Matrix
 	for _, layer := range net.Layers {
+		l.decay = append(l.decay, make([]float32, layer.In))
+		l.meanOut = append(l.meanOut, make([]float32, layer.Out))
 		l.delta = append(l.delta, mat32.New(batchCap, layer.Out))
 		l.back = append(l.back, mat32.New(batchCap, layer.In))
 		l.deriv = append(l.deriv, mat32.New(batchCap, layer.Out))
@@ -253,10 +323,6 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 		}
 	}
 	l.deltaView = make([]mat32.Matrix, len(net.Layers))
-	for _, layer := range net.Layers {
-		l.vecIn = make([]float32, max(len(l.vecIn), layer.In))
-		l.vecOut = make([]float32, max(len(l.vecOut), layer.Out))
-	}
 	opt.Init(params)
 	if err := l.initFeedback(rng); err != nil {
 		return nil, err
@@ -264,6 +330,9 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 	dec.seed = cfg.Seed
 	l.decor = dec
 	l.decor.init(net, batchCap)
+	if err := l.planLanes(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -309,22 +378,28 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 			l.opt.Begin()
 		}
 	}
+	if l.fused || !ph.UpdateW {
+		// No optimiser state: every layer's update depends only on this step's trace and
+		// credit, so the lanes may run the layers side by side.
+		if l.lanes != nil {
+			l.work.delta, l.work.ph = delta, ph
+			l.eng.ParallelFor(len(l.lanes), 1, 1, &l.work)
+			l.work.delta = nil
+		} else {
+			for i := range net.Layers {
+				l.updateLayer(l.eng, i, delta[i], ph)
+			}
+		}
+		return loss
+	}
 	slot := 0
 	for i, layer := range net.Layers {
 		x := l.trace.X[i]
 		mat32.ColMeanSquares(l.msq[i], x)
-		if ph.UpdateW {
-			if l.fused {
-				l.fusedUpdate(i, layer, delta[i])
-			} else {
-				l.direction(i, layer, delta[i], l.grad[i], l.gradB[i])
-				l.opt.Apply(slot, layer.W, l.grad[i])
-				if layer.B != nil {
-					l.opt.Apply(slot+1, mat32.FromSlice(1, len(layer.B), layer.B), mat32.FromSlice(1, len(layer.B), l.gradB[i]))
-				}
-			}
-		}
+		l.direction(i, layer, delta[i], l.grad[i], l.gradB[i])
+		l.opt.Apply(slot, layer.W, l.grad[i])
 		if layer.B != nil {
+			l.opt.Apply(slot+1, mat32.FromSlice(1, len(layer.B), layer.B), mat32.FromSlice(1, len(layer.B), l.gradB[i]))
 			slot += 2
 		} else {
 			slot++
@@ -334,6 +409,20 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 		}
 	}
 	return loss
+}
+
+// updateLayer applies layer i's plain-SGD weight update (when ph.UpdateW) and then its R
+// update (when ph.UpdateR), with the products on engine e.
+func (l *Learner) updateLayer(e *mat32.Engine, i int, delta mat32.Matrix, ph Phase) {
+	layer := l.Net.Layers[i]
+	x := l.trace.X[i]
+	mat32.ColMeanSquares(l.msq[i], x)
+	if ph.UpdateW {
+		l.fusedUpdate(e, i, layer, delta)
+	}
+	if ph.UpdateR && layer.HasR() {
+		l.decor.update(e, i, layer.R, x, l.msq[i], l.steps)
+	}
 }
 
 // forward runs the batch through the network into the learner's trace and returns the loss.
@@ -373,13 +462,13 @@ func (l *Learner) direction(i int, layer *nn.Layer, delta, g mat32.Matrix, gb []
 }
 
 // fusedUpdate applies plain SGD's W ← W + η·ΔW (and b ← b + η·Δb) straight into the
-// parameters, by the configured update.
-func (l *Learner) fusedUpdate(i int, layer *nn.Layer, delta mat32.Matrix) {
+// parameters, by the configured update, with the products on engine e.
+func (l *Learner) fusedUpdate(e *mat32.Engine, i int, layer *nn.Layer, delta mat32.Matrix) {
 	switch l.Cfg.Update {
 	case COPI:
-		l.copiFused(i, layer, delta)
+		l.copiFused(e, i, layer, delta)
 	case Gradient:
-		l.gradientFused(i, layer, delta)
+		l.gradientFused(e, i, layer, delta)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/optim"
 )
 
@@ -259,5 +260,68 @@ func TestNewLearnerRejects(t *testing.T) {
 	_ = cfg.ForName("copi-bp")
 	if _, err := NewLearner(e, net, cfg, 7, rand.New(rand.NewPCG(1, 1))); err == nil {
 		t.Error("copi-bp accepted a network without decorrelators")
+	}
+}
+
+// TestLanesMatchOneThread: with several engine threads the layers' updates run side by side
+// in lanes (each product on one thread); the parameters after a few steps are bit-identical
+// to those of a one-thread engine, which runs the layers one after another, and every layer
+// is in exactly one lane. Catches scratch shared between layers (a race shows as a
+// difference, and under -race as a report) and a layer updated twice or not at all.
+func TestLanesMatchOneThread(t *testing.T) {
+	one, three := testEngineThreads(t, 1), testEngineThreads(t, 3)
+	cases := map[string]func(*Config){
+		"copi-bp":  nil,
+		"copi-bio": func(c *Config) { c.Decorrelation.Variant = "bio" },
+		"copi-fa/whiten/fraction": func(c *Config) {
+			c.Decorrelation = DecorrelationConfig{Variant: "whiten", Kappa: 0.05, Fraction: 0.3}
+		},
+		"decor-bp": nil,
+		"bp":       nil,
+	}
+	for name, cfg := range cases {
+		rule := strings.Split(name, "/")[0]
+		if rule == "copi-bio" {
+			rule = "copi-bp"
+		}
+		t.Run(name, func(t *testing.T) {
+			// Wide enough that every product is split over the threads of the 3-thread engine.
+			s := setup{sizes: []int{120, 96, 96, 80, 10}, batch: 50, bias: true, seed: 5, cfg: func(c *Config) {
+				c.Optimizer.LR = 1e-3
+				if cfg != nil {
+					cfg(c)
+				}
+			}}
+			run := func(e *mat32.Engine) *Learner {
+				l := build(t, e, rule, s)
+				rng := rand.New(rand.NewPCG(9, 9))
+				for step := 0; step < 6; step++ {
+					x, labels := batch(rng, 50, 120, 10)
+					l.Step(x, labels, Phase{UpdateW: step > 1, UpdateR: true})
+				}
+				return l
+			}
+			a, b := run(one), run(three)
+			if a.lanes != nil {
+				t.Fatal("a one-thread engine planned lanes")
+			}
+			if len(b.lanes) != 3 {
+				t.Fatalf("%d lanes for 3 threads, want 3", len(b.lanes))
+			}
+			seen := make([]int, len(b.Net.Layers))
+			for _, ln := range b.lanes {
+				for _, i := range ln.layers {
+					seen[i]++
+				}
+			}
+			for i, n := range seen {
+				if n != 1 {
+					t.Errorf("layer %d is in %d lanes", i+1, n)
+				}
+			}
+			if !bytes.Equal(paramBytes(t, a), paramBytes(t, b)) {
+				t.Error("3 threads with lanes and 1 thread end with different parameters")
+			}
+		})
 	}
 }
