@@ -351,3 +351,35 @@ func Summarise(g *Group) Summary {
 	}
 	return s
 }
+
+// LayerStats returns, for the per-layer metric key (such as "update_angle_deg"), one Stat per
+// layer over the group's complete runs, taken from each run's first evaluation (first) or
+// its last. It returns nil when no run logged the key.
+func LayerStats(g *Group, key string, first bool) []Stat {
+	var vals [][]float64
+	for _, r := range g.Runs {
+		if len(r.Lines) == 0 {
+			continue
+		}
+		l := r.Last()
+		if first {
+			l = r.Lines[0]
+		}
+		for i, x := range l.PerLayer[key] {
+			for len(vals) <= i {
+				vals = append(vals, nil)
+			}
+			if !math.IsNaN(x) {
+				vals[i] = append(vals[i], x)
+			}
+		}
+	}
+	if vals == nil {
+		return nil
+	}
+	out := make([]Stat, len(vals))
+	for i, v := range vals {
+		out[i] = NewStat(v)
+	}
+	return out
+}

@@ -157,3 +157,27 @@ func TestAtEpoch(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerStats: per-layer angles at the first and last evaluation, averaged over the
+// complete runs only (the unfinished fast@4 is left out); nil for a group without them.
+// Catches first and last swapped and incomplete runs leaking into the table.
+func TestLayerStats(t *testing.T) {
+	groups := loadSynthetic(t).Groups(nil)
+	byLabel := map[string]*Group{}
+	for _, g := range groups {
+		byLabel[g.Label] = g
+	}
+	first := LayerStats(byLabel["fast"], "update_angle_deg", true)
+	last := LayerStats(byLabel["fast"], "update_angle_deg", false)
+	if len(first) != 2 || len(last) != 2 {
+		t.Fatalf("got %d and %d layers, want 2", len(first), len(last))
+	}
+	for i, want := range [][2]float64{{80, 55}, {60, 40}} {
+		if first[i].Mean != want[0] || last[i].Mean != want[1] || first[i].N != 3 {
+			t.Errorf("layer %d: first %v (n %d), last %v; want %v then %v over 3 runs", i, first[i].Mean, first[i].N, last[i].Mean, want[0], want[1])
+		}
+	}
+	if s := LayerStats(byLabel["old"], "update_angle_deg", false); s != nil {
+		t.Errorf("a group without angles gave %v", s)
+	}
+}

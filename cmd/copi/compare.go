@@ -633,18 +633,31 @@ func printStudyTable(w io.Writer, groups []*report.Group) {
 	for _, g := range groups {
 		datasets[g.Dataset] = true
 	}
+	angles := make([]string, len(groups))
+	anyAngle := false
+	for i, g := range groups {
+		angles[i], anyAngle = updateAngles(g), anyAngle || updateAngles(g) != ""
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "run\tdata\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch\n")
+	fmt.Fprintf(tw, "run\tdata\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch")
+	if anyAngle {
+		fmt.Fprint(tw, "\tupdate∠gradient ° per layer, first → last evaluation")
+	}
+	fmt.Fprintln(tw)
 	var sums []report.Summary
-	for _, g := range groups {
+	for i, g := range groups {
 		s := report.Summarise(g)
 		sums = append(sums, s)
 		spe := fmt.Sprintf("%.1f", s.SecPerEpoch.Mean)
 		if s.SecPerEpoch.Mean < 1 {
 			spe = fmt.Sprintf("%.3f", s.SecPerEpoch.Mean)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.1f\t%s\n", g.Label, g.Dataset, len(g.Runs),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.1f\t%s", g.Label, g.Dataset, len(g.Runs),
 			s.Final.Format(2), s.Peak.Format(2), s.PeakEpoch.Mean, spe)
+		if anyAngle {
+			fmt.Fprintf(tw, "\t%s", angles[i])
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	printPerEpoch(w, sums, len(datasets) > 1)
@@ -658,6 +671,23 @@ func printStudyTable(w io.Writer, groups []*report.Group) {
 	if len(pending) > 0 {
 		fmt.Fprintf(w, "\nnot finished (left out of the table): %s\n", strings.Join(pending, ", "))
 	}
+}
+
+// updateAngles formats the angle between each layer's update and the backprop gradient
+// (mean over seeds) at the group's first and last evaluation, "75→66 83→77 0→0", or "" when
+// the runs did not log it. Backprop itself shows 0→0: the column tells at a glance whether a
+// rule's updates came to point along the gradient.
+func updateAngles(g *report.Group) string {
+	first := report.LayerStats(g, "update_angle_deg", true)
+	last := report.LayerStats(g, "update_angle_deg", false)
+	if len(first) == 0 || len(first) != len(last) {
+		return ""
+	}
+	parts := make([]string, len(first))
+	for i := range first {
+		parts[i] = fmt.Sprintf("%.0f→%.0f", first[i].Mean, last[i].Mean)
+	}
+	return strings.Join(parts, " ")
 }
 
 // printPerEpoch writes the test accuracy at the end of every epoch (mean over seeds), one
