@@ -336,6 +336,17 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 	return l, nil
 }
 
+// Lanes returns, for each lane that runs per-layer updates side by side, the indices of its
+// layers; nil when the updates run one after another (one engine thread, or OpenBLAS). Only
+// steps without optimiser state (plain SGD, or R alone) use the lanes.
+func (l *Learner) Lanes() [][]int {
+	var out [][]int
+	for _, ln := range l.lanes {
+		out = append(out, ln.layers)
+	}
+	return out
+}
+
 // Optimizer returns the optimiser that applies gradient updates (its state goes into
 // checkpoints).
 func (l *Learner) Optimizer() optim.Optimizer { return l.opt }

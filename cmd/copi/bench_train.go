@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/copi-learn/copi/mat32"
+	"github.com/copi-learn/copi/optim"
 	"github.com/copi-learn/copi/rule"
 	"github.com/copi-learn/copi/train"
 )
@@ -46,9 +47,11 @@ preset's network on random data of the right shape, after a short warm-up, and
 reports milliseconds per step.
 
 It also counts the step's arithmetic (2·m·k·n per matrix product) and times the same
-matrix products alone: arithmetic / step time is the step's effective GFLOP/s, and
-the gap between the step time and the products' time is what the element-wise work
-and the rest cost.`,
+matrix products alone, scheduled as the step schedules them (the forward pass and the
+credit on all threads, product after product; the layers' updates side by side, one
+lane of layers per thread, when the rule has no optimiser state): arithmetic / step
+time is the step's effective GFLOP/s, and the gap between the step time and the
+products' time is what the element-wise work and the rest cost.`,
 		Example: `  copi bench train --preset mnist/copi-bp --steps 200
   copi bench train --preset mnist/bp-adam --steps 200 --json`,
 		Args: cobra.NoArgs,
@@ -80,7 +83,7 @@ and the rest cost.`,
 				k := i % nb
 				loss := t.Learner.Step(d.TrainX.Slice(k*b, (k+1)*b, 0, cfg.Sizes[0]), d.TrainY[k*b:(k+1)*b], ph)
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					return fmt.Errorf("the network diverged on random data at step %d; timings would be meaningless", i)
+					return fmt.Errorf("the network diverged at step %d of the benchmark (on %s); timings of NaN arithmetic would be meaningless", i, d.Name)
 				}
 				return nil
 			}
@@ -121,7 +124,15 @@ and the rest cost.`,
 			for _, s := range shapes {
 				flop += 2 * float64(s.m) * float64(s.k) * float64(s.n)
 			}
-			gemmMs := timeGemmList(eng, shapes, steps) * 1e3
+			var lanes [][]int
+			if fusedSGD(cfg.Optimizer) {
+				lanes = t.Learner.Lanes()
+			}
+			gemmMs, err := timeGemmList(eng, shapes, lanes, steps)
+			if err != nil {
+				return err
+			}
+			gemmMs *= 1e3
 			res := benchTrainResult{Preset: preset, Rule: cfg.Rule, Batch: cfg.BatchSize, Threads: eng.Threads(),
 				Kernel: eng.Kernel(), MsPerStep: ms, GFLOPPerStep: flop / 1e9, GFLOPS: flop / ms / 1e6,
 				GemmMs: gemmMs, GemmGFLOPS: flop / gemmMs / 1e6}
@@ -144,45 +155,114 @@ and the rest cost.`,
 	return cmd
 }
 
+// stepGemm is one matrix product of a training step, C = op(A)·op(B), with its operands
+// named after the step's matrices ("R3", "X3", "D2", …) so that a replay reuses a matrix
+// wherever the step does; layer is the layer whose update it belongs to, or -1 for the
+// forward pass and the credit.
+type stepGemm struct {
+	gemmShape
+	a, b, c string
+	layer   int
+}
+
 // stepGemms lists the matrix products of one training step of rule c on an MLP of the
-// given sizes at batch n (the same products, in the same transposes, as rule.Learner.Step).
-func stepGemms(c rule.Config, sizes []int, n int) []gemmShape {
-	var out []gemmShape
+// given sizes at batch n (the same products, in the same transposes and on the same
+// matrices, as rule.Learner.Step): Y0 the batch, R/W/F the decorrelators, weights and
+// feedback matrices, X/A/H a layer's decorrelated input, pre-activation and output, D its
+// credit, K the credit before the R factor, P the decorrelation's X·R.
+func stepGemms(c rule.Config, sizes []int, n int) []stepGemm {
+	var out []stepGemm
 	L := len(sizes) - 1
 	decor := c.Decorrelates()
-	for l := 0; l < L; l++ {
+	add := func(layer int, a string, tA mat32.Transpose, b string, tB mat32.Transpose, cName string, m, k, nn int) {
+		out = append(out, stepGemm{gemmShape{tA, tB, m, k, nn}, a, b, cName, layer})
+	}
+	name := func(s string, l int) string { return fmt.Sprintf("%s%d", s, l) }
+	x := func(l int) string { // the input that layer l's W sees
+		switch {
+		case decor:
+			return name("X", l)
+		case l == 0:
+			return "Y0"
+		}
+		return name("H", l-1)
+	}
+	for l := 0; l < L; l++ { // the forward pass
 		in, o := sizes[l], sizes[l+1]
 		if decor {
-			out = append(out, gemmShape{mat32.NoTrans, mat32.Trans, n, in, in}) // x = y·Rᵀ
-		}
-		out = append(out, gemmShape{mat32.NoTrans, mat32.Trans, n, in, o}) // a = x·Wᵀ
-		if l > 0 {                                                         // credit into layer l-1
-			switch c.Credit {
-			case rule.Backprop:
-				out = append(out, gemmShape{mat32.NoTrans, mat32.NoTrans, n, o, in})
-				if decor {
-					out = append(out, gemmShape{mat32.NoTrans, mat32.NoTrans, n, in, in})
-				}
-			case rule.FeedbackAlignment:
-				out = append(out, gemmShape{mat32.NoTrans, mat32.Trans, n, o, in})
-			case rule.DirectFeedbackAlignment:
-				out = append(out, gemmShape{mat32.NoTrans, mat32.Trans, n, sizes[L], in})
+			y := "Y0"
+			if l > 0 {
+				y = name("H", l-1)
 			}
+			add(-1, y, mat32.NoTrans, name("R", l), mat32.Trans, x(l), n, in, in) // x = y·Rᵀ
 		}
-		out = append(out, gemmShape{mat32.Trans, mat32.NoTrans, o, n, in}) // weight update
+		add(-1, x(l), mat32.NoTrans, name("W", l), mat32.Trans, name("A", l), n, in, o) // a = x·Wᵀ
+	}
+	for l := L - 1; l > 0; l-- { // the credit into layer l-1
+		in, o := sizes[l], sizes[l+1]
+		switch c.Credit {
+		case rule.Backprop:
+			if decor {
+				add(-1, name("D", l), mat32.NoTrans, name("W", l), mat32.NoTrans, name("K", l), n, o, in)
+				add(-1, name("K", l), mat32.NoTrans, name("R", l), mat32.NoTrans, name("D", l-1), n, in, in)
+			} else {
+				add(-1, name("D", l), mat32.NoTrans, name("W", l), mat32.NoTrans, name("D", l-1), n, o, in)
+			}
+		case rule.FeedbackAlignment, rule.SignSymmetry:
+			add(-1, name("D", l), mat32.NoTrans, name("F", l), mat32.Trans, name("D", l-1), n, o, in)
+		case rule.DirectFeedbackAlignment:
+			add(-1, name("D", L-1), mat32.NoTrans, name("F", l-1), mat32.Trans, name("D", l-1), n, sizes[L], in)
+		}
+	}
+	for l := 0; l < L; l++ { // the updates
+		in, o := sizes[l], sizes[l+1]
+		add(l, name("D", l), mat32.Trans, x(l), mat32.NoTrans, name("W", l), o, n, in) // W += Zᵀ·X
 		if decor {
-			out = append(out, gemmShape{mat32.NoTrans, mat32.NoTrans, n, in, in}, // X·R
-				gemmShape{mat32.Trans, mat32.NoTrans, in, n, in}) // Xᵀ·(X·R)
+			add(l, x(l), mat32.NoTrans, name("R", l), mat32.NoTrans, name("P", l), n, in, in) // P = X·R
+			add(l, x(l), mat32.Trans, name("P", l), mat32.NoTrans, name("R", l), in, n, in)   // R += Xᵀ·P
 		}
 	}
 	return out
 }
 
-// timeGemmList returns the seconds one pass over shapes takes, averaged over reps passes.
-func timeGemmList(e *mat32.Engine, shapes []gemmShape, reps int) float64 {
-	type op struct{ a, b, c mat32.Matrix }
-	ops := make([]op, len(shapes))
-	for i, s := range shapes {
+// fusedSGD reports whether a rule with this optimiser updates without optimiser state, and
+// so runs its layers' updates in lanes.
+func fusedSGD(o optim.Config) bool {
+	return (o.Name == "" || o.Name == "sgd") && o.Momentum == 0 && o.WeightDecay == 0
+}
+
+// timeGemmList returns the seconds one pass over the step's products takes, averaged over
+// reps passes, on matrices of random values (one per name, shared by the products that
+// share it in the step). The forward and credit products run on e one after another; the
+// update products run on e too when lanes is nil, and otherwise lane by lane, each lane's
+// products on a one-thread engine of its own, the lanes side by side on e's workers, as
+// rule.Learner.Step runs them. Updates accumulate (β = 1) with a small α, the rest
+// overwrite, so that values stay of order 1 over any number of passes.
+func timeGemmList(e *mat32.Engine, shapes []stepGemm, lanes [][]int, reps int) (float64, error) {
+	mats := map[string]mat32.Matrix{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	get := func(name string, rows, cols int) (mat32.Matrix, error) {
+		if m, ok := mats[name]; ok {
+			if m.Rows != rows || m.Cols != cols {
+				return m, fmt.Errorf("bench: %s is %d×%d and %d×%d", name, m.Rows, m.Cols, rows, cols)
+			}
+			return m, nil
+		}
+		m := mat32.New(rows, cols)
+		for i := range m.Data {
+			m.Data[i] = 2*rng.Float32() - 1
+		}
+		mats[name] = m
+		return m, nil
+	}
+	type op struct {
+		stepGemm
+		a, b, c     mat32.Matrix
+		alpha, beta float32
+	}
+	var seq []op
+	byLayer := map[int][]op{}
+	for _, s := range shapes {
 		ar, ac := s.m, s.k
 		if s.tA {
 			ar, ac = ac, ar
@@ -191,21 +271,65 @@ func timeGemmList(e *mat32.Engine, shapes []gemmShape, reps int) float64 {
 		if s.tB {
 			br, bc = bc, br
 		}
-		ops[i] = op{mat32.New(ar, ac), mat32.New(br, bc), mat32.New(s.m, s.n)}
-		mat32.Fill(ops[i].a, 0.001)
-		mat32.Fill(ops[i].b, 0.001)
-	}
-	run := func() {
-		for i, s := range shapes {
-			e.Gemm(s.tA, s.tB, 1, ops[i].a, ops[i].b, 1, ops[i].c)
+		o := op{stepGemm: s, alpha: 1 / float32(math.Sqrt(float64(s.k)))}
+		var err error
+		if o.a, err = get(s.a, ar, ac); err == nil {
+			if o.b, err = get(s.b, br, bc); err == nil {
+				o.c, err = get(s.c, s.m, s.n)
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		if s.layer >= 0 {
+			o.alpha, o.beta = 1e-3*o.alpha, 1
+		}
+		if s.layer < 0 || lanes == nil {
+			seq = append(seq, o)
+		} else {
+			byLayer[s.layer] = append(byLayer[s.layer], o)
 		}
 	}
-	run()
+	par := &laneGemms{}
+	for _, layers := range lanes {
+		le, err := mat32.NewEngine(mat32.Options{Threads: 1, Kernel: e.Kernel()})
+		if err != nil {
+			return 0, err
+		}
+		var run []func()
+		for _, l := range layers {
+			for _, o := range byLayer[l] {
+				run = append(run, func() { le.Gemm(o.tA, o.tB, o.alpha, o.a, o.b, o.beta, o.c) })
+			}
+		}
+		par.lanes = append(par.lanes, run)
+	}
+	pass := func() {
+		for _, o := range seq {
+			e.Gemm(o.tA, o.tB, o.alpha, o.a, o.b, o.beta, o.c)
+		}
+		if len(par.lanes) > 0 {
+			e.ParallelFor(len(par.lanes), 1, 1, par)
+		}
+	}
+	pass()
 	start := time.Now()
 	for r := 0; r < reps; r++ {
-		run()
+		pass()
 	}
-	return time.Since(start).Seconds() / float64(reps)
+	return time.Since(start).Seconds() / float64(reps), nil
+}
+
+// laneGemms runs the update products of lanes [lo, hi).
+type laneGemms struct{ lanes [][]func() }
+
+// Range implements [mat32.Ranger].
+func (p *laneGemms) Range(lo, hi int) {
+	for _, run := range p.lanes[lo:hi] {
+		for _, f := range run {
+			f()
+		}
+	}
 }
 
 // benchData is real data of the preset's input size: the embedded Fashion-MNIST sample for
