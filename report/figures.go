@@ -113,12 +113,13 @@ type curve struct {
 // xOf places an evaluation on the epoch axis: the end of epoch e at e, as in the tables.
 func xOf(l *Line) float64 { return float64(l.Epoch) + l.EpochFraction - 1 }
 
-// plotted returns the runs drawn for a group: the complete ones, or else the others.
+// plotted returns the runs drawn for a group: the complete ones, or else the others (the
+// diverged ones first).
 func plotted(g *Group) []*Run {
 	if len(g.Runs) > 0 {
 		return g.Runs
 	}
-	return g.Incomplete
+	return append(append([]*Run(nil), g.Diverged...), g.Incomplete...)
 }
 
 // aggregate averages value over the group's runs at every evaluation point.

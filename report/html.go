@@ -64,7 +64,10 @@ func Render(w io.Writer, set *Set, opt Options) error {
 	}
 	page := pageData{Title: opt.Title, Sources: opt.Sources, Headlines: Headlines(shown)}
 	for _, g := range groups {
-		page.Runs += len(g.Runs) + len(g.Incomplete)
+		page.Runs += len(g.Runs) + len(g.Diverged) + len(g.Incomplete)
+		for _, r := range g.Diverged {
+			page.Diverged = append(page.Diverged, fmt.Sprintf("%s, seed %d, on %s: at %s", r.Label, r.Seed, r.Dataset, r.Diverged))
+		}
 		for _, r := range g.Incomplete {
 			last := "no evaluation"
 			if len(r.Lines) > 0 {
@@ -119,6 +122,8 @@ type pageData struct {
 	Images     []imageData
 	Config     tableData
 	Incomplete []string
+	// Diverged lists the runs stopped on non-finite values.
+	Diverged []string
 }
 
 type imageData struct {
@@ -198,6 +203,9 @@ func summaryTable(groups []*Group) tableData {
 	for i, g := range groups {
 		s := Summarise(g)
 		seeds := fmt.Sprintf("%d", len(g.Runs))
+		if len(g.Diverged) > 0 {
+			seeds += fmt.Sprintf(" (+%d diverged)", len(g.Diverged))
+		}
 		if len(g.Incomplete) > 0 {
 			seeds += fmt.Sprintf(" (+%d unfinished)", len(g.Incomplete))
 		}
@@ -516,6 +524,7 @@ nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-si
 {{end}}</tbody>
 </table>
 <p class="note">Test accuracy at the end of the last epoch and the best end-of-epoch value, mean ± sample sd over seeds; epochs count from 0. The highlighted row ended highest.</p>
+{{if .Diverged}}<p class="note">Runs that diverged (non-finite values), drawn only where a configuration has no finished run and left out of the table: {{range $i, $s := .Diverged}}{{if $i}}; {{end}}{{$s}}{{end}}.</p>{{end}}
 {{if .Incomplete}}<p class="note">Unfinished runs, drawn only where a configuration has no finished run and left out of the table: {{range $i, $s := .Incomplete}}{{if $i}}; {{end}}{{$s}}{{end}}.</p>{{end}}
 
 {{range .Figures}}<h2 id="{{.ID}}">{{.Title}}</h2>

@@ -49,9 +49,26 @@ type Line struct {
 	// Config is the run's whole configuration, when the writer included it.
 	Config *train.Config `json:"config"`
 
+	// Diverged, when set, makes the line not an evaluation but the record that the run
+	// stopped there because its values became non-finite (written by `copi compare`).
+	Diverged *Divergence `json:"diverged,omitempty"`
+
 	// PerLayer holds every field whose value is an array of numbers, by JSON name
 	// (null entries read as NaN).
 	PerLayer map[string][]float64 `json:"-"`
+}
+
+// Divergence is where a run's values became non-finite, and in which parameter or activity.
+type Divergence struct {
+	Epoch      int    `json:"epoch"`
+	Step       int    `json:"step"`
+	GlobalStep int64  `json:"global_step"`
+	Where      string `json:"where"`
+}
+
+// String says where the run diverged, e.g. "epoch 1, step 704 (layer 2 pre-activation)".
+func (d *Divergence) String() string {
+	return fmt.Sprintf("epoch %d, step %d (%s)", d.Epoch, d.Step, d.Where)
 }
 
 // Position is the point of training the line was taken at, in epochs (epoch 0 at its end
@@ -122,6 +139,8 @@ type Run struct {
 	// Config is the run's configuration when the lines carry it.
 	Config *train.Config
 	Lines  []Line
+	// Diverged is set when the run's latest attempt stopped on non-finite values.
+	Diverged *Divergence
 }
 
 // PlannedEpochs returns the number of epochs the run was configured for, 0 when unknown.
@@ -135,7 +154,7 @@ func (r *Run) PlannedEpochs() int {
 // Complete reports whether the run has recorded the end of its final epoch. A run whose
 // planned length is unknown counts as complete.
 func (r *Run) Complete() bool {
-	if len(r.Lines) == 0 {
+	if len(r.Lines) == 0 || r.Diverged != nil {
 		return false
 	}
 	n := r.PlannedEpochs()
@@ -152,7 +171,7 @@ type Set struct {
 	byKey map[string]*Run
 }
 
-// Add files one evaluation under its run. A line at or before the run's latest position
+// Add files one evaluation under its run, or marks the run as diverged. A line at or before the run's latest position
 // starts a new attempt (a restart from scratch, or a resume from an earlier checkpoint):
 // the run's lines from that position on are dropped first, so that the run keeps one
 // consistent history.
@@ -174,6 +193,11 @@ func (s *Set) Add(l Line) {
 	if l.Config != nil {
 		r.Config = l.Config
 	}
+	if l.Diverged != nil {
+		r.Diverged = l.Diverged
+		return
+	}
+	r.Diverged = nil // an evaluation after a divergence record belongs to a new attempt
 	p := l.Position()
 	i := len(r.Lines)
 	for i > 0 && r.Lines[i-1].Position() >= p {
@@ -236,8 +260,9 @@ func Load(paths ...string) (*Set, error) {
 // Group is the runs of one configuration on one dataset, over seeds.
 type Group struct {
 	Label, Dataset, ConfigHash string
-	// Runs are the group's complete runs; Incomplete the others.
-	Runs, Incomplete []*Run
+	// Runs are the group's complete runs, Diverged those stopped on non-finite values,
+	// Incomplete the others.
+	Runs, Diverged, Incomplete []*Run
 }
 
 // Name returns the label shown in tables and legends.
@@ -259,9 +284,12 @@ func (s *Set) Groups(keep func(*Run) bool) []*Group {
 			idx[k] = g
 			out = append(out, g)
 		}
-		if r.Complete() {
+		switch {
+		case r.Complete():
 			g.Runs = append(g.Runs, r)
-		} else {
+		case r.Diverged != nil:
+			g.Diverged = append(g.Diverged, r)
+		default:
 			g.Incomplete = append(g.Incomplete, r)
 		}
 	}

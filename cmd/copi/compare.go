@@ -82,6 +82,21 @@ type studyLine struct {
 	Config     train.Config `json:"config"`
 }
 
+// divergedLine is the metrics line that records a run stopped on non-finite values, so that
+// the table reports it and a resumed study does not train it again.
+type divergedLine struct {
+	Run        string            `json:"run"`
+	Rule       string            `json:"rule"`
+	Preset     string            `json:"preset,omitempty"`
+	Dataset    string            `json:"dataset"`
+	Seed       uint64            `json:"seed"`
+	Diverged   report.Divergence `json:"diverged"`
+	Label      string            `json:"label"`
+	Key        string            `json:"key"`
+	ConfigHash string            `json:"config_hash"`
+	Config     train.Config      `json:"config"`
+}
+
 func newCompareCmd() *cobra.Command {
 	var (
 		presets, rules, base, seeds, dataSpec string
@@ -481,6 +496,8 @@ func runStudy(ctx context.Context, stdout, log io.Writer, plan []plannedRun, o s
 			return "todo"
 		case r.Complete():
 			return "done"
+		case r.Diverged != nil:
+			return "diverged at " + r.Diverged.String()
 		}
 		l := r.Last()
 		return fmt.Sprintf("partial (epoch %d of %d)", l.Epoch, p.Cfg.Epochs)
@@ -532,9 +549,13 @@ func runStudy(ctx context.Context, stdout, log io.Writer, plan []plannedRun, o s
 	)
 	for i, p := range mine {
 		tag := fmt.Sprintf("[%d/%d] %s@%d on %s", i+1, len(mine), p.Label, p.Seed, p.Data)
-		if r := done.Lookup(p.Key); r != nil && r.Complete() {
+		if r := done.Lookup(p.Key); r != nil && (r.Complete() || r.Diverged != nil) {
 			if !o.quiet {
-				fmt.Fprintf(log, "%s: done already\n", tag)
+				msg := "done already"
+				if r.Diverged != nil {
+					msg = fmt.Sprintf("diverged at %s before (in the metrics); not trained again", r.Diverged)
+				}
+				fmt.Fprintf(log, "%s: %s\n", tag, msg)
 			}
 			continue
 		}
@@ -545,7 +566,15 @@ func runStudy(ctx context.Context, stdout, log io.Writer, plan []plannedRun, o s
 			}
 			curData = p.Data
 		}
-		if err := runOne(ctx, eng, d, p, out, o, tag, log); err != nil {
+		err := runOne(ctx, eng, d, p, out, o, tag, log)
+		var div *train.DivergenceError
+		if errors.As(err, &div) {
+			// A run that diverges is a result of the study, not a failure of it: record
+			// it and go on with the others.
+			fmt.Fprintf(log, "%s: %v\n", tag, div)
+			err = recordDivergence(out, p, div)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -563,6 +592,23 @@ func runStudy(ctx context.Context, stdout, log io.Writer, plan []plannedRun, o s
 		inPlan[p.Key] = true
 	}
 	printStudyTable(stdout, set.Groups(func(r *report.Run) bool { return inPlan[r.Key] }))
+	return nil
+}
+
+// recordDivergence appends the line that marks run p as diverged.
+func recordDivergence(out io.Writer, p plannedRun, div *train.DivergenceError) error {
+	b, err := json.Marshal(divergedLine{
+		Run: fmt.Sprintf("%s@%d", p.Label, p.Seed), Rule: p.Cfg.Rule, Preset: p.Cfg.Preset,
+		Dataset: p.Data, Seed: p.Seed,
+		Diverged: report.Divergence{Epoch: div.Epoch, Step: div.Step, GlobalStep: div.GlobalStep, Where: div.Where},
+		Label:    p.Label, Key: p.Key, ConfigHash: p.Hash, Config: p.Cfg,
+	})
+	if err == nil {
+		_, err = out.Write(append(b, '\n'))
+	}
+	if err != nil {
+		return fmt.Errorf("writing metrics: %w", err)
+	}
 	return nil
 }
 
@@ -652,7 +698,11 @@ func printStudyTable(w io.Writer, groups []*report.Group) {
 		if s.SecPerEpoch.Mean < 1 {
 			spe = fmt.Sprintf("%.3f", s.SecPerEpoch.Mean)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.1f\t%s", g.Label, g.Dataset, len(g.Runs),
+		seeds := fmt.Sprint(len(g.Runs))
+		if len(g.Diverged) > 0 {
+			seeds += fmt.Sprintf(" (+%d diverged)", len(g.Diverged))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s", g.Label, g.Dataset, seeds,
 			s.Final.Format(2), s.Peak.Format(2), s.PeakEpoch.Mean, spe)
 		if anyAngle {
 			fmt.Fprintf(tw, "\t%s", angles[i])
@@ -661,6 +711,15 @@ func printStudyTable(w io.Writer, groups []*report.Group) {
 	}
 	tw.Flush()
 	printPerEpoch(w, sums, len(datasets) > 1)
+	var diverged []string
+	for _, g := range groups {
+		for _, r := range g.Diverged {
+			diverged = append(diverged, fmt.Sprintf("%s@%d on %s at %s", r.Label, r.Seed, r.Dataset, r.Diverged))
+		}
+	}
+	if len(diverged) > 0 {
+		fmt.Fprintf(w, "\ndiverged (non-finite values; left out of the table): %s\n", strings.Join(diverged, ", "))
+	}
 	var pending []string
 	for _, g := range groups {
 		for _, r := range g.Incomplete {

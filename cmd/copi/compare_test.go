@@ -168,3 +168,54 @@ func TestCompareShardsResumeAndMerge(t *testing.T) {
 		t.Errorf("dry run: %v\n%s", err, out)
 	}
 }
+
+// TestCompareRecordsDivergenceAndGoesOn: a run that diverges is recorded in the metrics, the
+// study goes on with the next run and exits successfully, the table names the diverged run
+// (left out of the statistics), and running the study again does not train it again.
+func TestCompareRecordsDivergenceAndGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	sf := filepath.Join(dir, "study.yaml")
+	study := `base: mnist/copi-bp
+seeds: [1]
+data: [fashion-mnist-sample]
+epochs: 1
+config:
+  sizes: [784, 32, 10]
+  decor_only_epochs: 0
+runs:
+  - {label: wild, lr: 10}
+  - {label: calm, lr: 1.0e-4}
+`
+	if err := os.WriteFile(sf, []byte(study), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(dir, "m.jsonl")
+	out, stderr, err := run(t, "compare", "--study", sf, "--metrics", m, "--threads", "2")
+	if err != nil {
+		t.Fatalf("a diverging run failed the study: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "wild@1") || !strings.Contains(stderr, "diverged") {
+		t.Errorf("log does not report the divergence:\n%s", stderr)
+	}
+	if !strings.Contains(out, "diverged (non-finite values; left out of the table): wild@1") || !strings.Contains(out, "0 (+1 diverged)") {
+		t.Errorf("table does not name the diverged run:\n%s", out)
+	}
+	set, err := report.Load(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := set.Groups(nil)
+	if len(groups) != 2 || len(groups[0].Diverged) != 1 || len(groups[0].Runs) != 0 || len(groups[1].Runs) != 1 {
+		t.Fatalf("groups: %+v", groups)
+	}
+	if d := groups[0].Diverged[0].Diverged; d == nil || !strings.Contains(d.Where, "layer") {
+		t.Errorf("divergence record %+v does not name a layer", d)
+	}
+	_, stderr, err = run(t, "compare", "--study", sf, "--metrics", m, "--threads", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "not trained again") || !strings.Contains(stderr, "done already") {
+		t.Errorf("second run of the study:\n%s", stderr)
+	}
+}
