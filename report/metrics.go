@@ -12,6 +12,7 @@ package report
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -78,11 +79,24 @@ func (l *Line) Position() float64 { return float64(l.Epoch) + l.EpochFraction }
 // EpochEnd reports whether the line was taken at the end of an epoch.
 func (l *Line) EpochEnd() bool { return l.EpochFraction >= 1 }
 
-// ParseLine decodes one JSON line.
+// MaxEpoch is the largest epoch number a metrics line may carry; larger ones (and negative
+// ones) are taken for corruption rather than allocated a row of the per-epoch table each.
+const MaxEpoch = 1_000_000
+
+// ParseLine decodes one JSON line and checks that its position in training is possible.
 func ParseLine(b []byte) (Line, error) {
 	var l Line
 	if err := json.Unmarshal(b, &l); err != nil {
 		return l, err
+	}
+	if l.Epoch < 0 || l.Epoch > MaxEpoch {
+		return l, &invalidLineError{fmt.Sprintf("epoch %d outside 0..%d", l.Epoch, MaxEpoch)}
+	}
+	if !(l.EpochFraction >= 0 && l.EpochFraction <= 1) {
+		return l, &invalidLineError{fmt.Sprintf("epoch_fraction %v outside [0, 1]", l.EpochFraction)}
+	}
+	if d := l.Diverged; d != nil && (d.Epoch < 0 || d.Epoch > MaxEpoch || d.Step < 0) {
+		return l, &invalidLineError{fmt.Sprintf("diverged at epoch %d, step %d: not a position in training", d.Epoch, d.Step)}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -110,6 +124,12 @@ func ParseLine(b []byte) (Line, error) {
 	}
 	return l, nil
 }
+
+// invalidLineError is a line that is well-formed JSON but cannot be a metrics record: a
+// corrupt file rather than a torn last line.
+type invalidLineError struct{ msg string }
+
+func (e *invalidLineError) Error() string { return e.msg }
 
 // label returns the configuration's name: the study label, else the run label without its
 // "@seed", else the preset or rule.
@@ -224,7 +244,13 @@ func (s *Set) Read(r io.Reader, name string) error {
 			return pendingErr
 		}
 		l, err := ParseLine(b)
+		var invalid *invalidLineError
+		if errors.As(err, &invalid) {
+			return fmt.Errorf("%s line %d: %v", name, n, err)
+		}
 		if err != nil {
+			// A line that is not JSON is an error unless it is the last one, which a run
+			// killed while writing may have left torn.
 			pendingErr = fmt.Errorf("%s line %d: %v", name, n, err)
 			continue
 		}

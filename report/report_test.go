@@ -181,3 +181,27 @@ func TestLayerStats(t *testing.T) {
 		t.Errorf("a group without angles gave %v", s)
 	}
 }
+
+// TestReadRejectsImpossiblePositions: a well-formed line whose epoch or fraction cannot be a
+// position in training is an error naming the file and line, even as the last line (which
+// is forgiven only for being torn JSON). Catches a corrupt file crashing the table
+// (index -5) or making it allocate a row per epoch up to 2e9.
+func TestReadRejectsImpossiblePositions(t *testing.T) {
+	good := `{"run":"a@1","epoch":0,"epoch_fraction":1,"test_acc":0.5}` + "\n"
+	for _, bad := range []string{
+		`{"run":"a@1","epoch":-5,"epoch_fraction":1}`,
+		`{"run":"a@1","epoch":2000000000,"epoch_fraction":1}`,
+		`{"run":"a@1","epoch":1,"epoch_fraction":1.5}`,
+		`{"run":"a@1","diverged":{"epoch":-1,"step":3,"where":"layer 1 W"}}`,
+	} {
+		s := &Set{}
+		err := s.Read(strings.NewReader(good+bad+"\n"), "m.jsonl")
+		if err == nil || !strings.Contains(err.Error(), "m.jsonl line 2") {
+			t.Errorf("%s: got %v, want an error naming m.jsonl line 2", bad, err)
+		}
+	}
+	s := &Set{}
+	if err := s.Read(strings.NewReader(good+`{"run":"a@1","ep`), "m.jsonl"); err != nil {
+		t.Errorf("a torn last line: %v", err)
+	}
+}
