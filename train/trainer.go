@@ -73,7 +73,8 @@ type Record struct {
 	// Step counts the training steps taken so far.
 	Step int64 `json:"step"`
 	// TrainLoss and TrainAcc average the training batches since the previous evaluation,
-	// measured on each batch before its update.
+	// measured on each batch before its update (0 in the record taken before training,
+	// whose Step is 0).
 	TrainLoss float64 `json:"train_loss"`
 	TrainAcc  float64 `json:"train_acc"`
 	TestLoss  float64 `json:"test_loss"`
@@ -117,6 +118,10 @@ type Options struct {
 	OnStep func(Progress)
 	// OnEval, if set, is called with every evaluation record.
 	OnEval func(Record)
+	// EvalAtStart evaluates the untrained network before the first step of a fresh run (a
+	// record at epoch 0, fraction 0: chance accuracy, and for feedback-alignment rules
+	// update angles near 90°), so that curves start where training does.
+	EvalAtStart bool
 }
 
 // Trainer holds a network, its learning rule, the data and the position in the schedule.
@@ -249,6 +254,17 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 	var enc *json.Encoder
 	if opt.Metrics != nil {
 		enc = json.NewEncoder(opt.Metrics)
+	}
+	if opt.EvalAtStart && t.Pos == (Position{}) && t.Learner.Steps() == 0 && t.Cfg.Epochs > 0 {
+		rec := t.evaluate(opt.RunLabel, 0)
+		if enc != nil {
+			if err := enc.Encode(rec); err != nil {
+				return fmt.Errorf("writing metrics: %w", err)
+			}
+		}
+		if opt.OnEval != nil {
+			opt.OnEval(rec)
+		}
 	}
 	for t.Pos.Epoch < t.Cfg.Epochs {
 		epoch := t.Pos.Epoch

@@ -387,3 +387,39 @@ func TestAlignmentMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalAtStartLeavesTrainingAlone: the evaluation before training (with its alignment
+// probe, which runs the rule on a batch) changes nothing the training does: the parameters
+// after training are bit-identical with and without it, for rules whose feedback or
+// decorrelation draws random numbers; and the record is the untrained network's, at step 0.
+func TestEvalAtStartLeavesTrainingAlone(t *testing.T) {
+	for _, r := range []string{"copi-fa", "brsf", "frsf"} {
+		t.Run(r, func(t *testing.T) {
+			eng := newEngine(t, 2)
+			d := toyData(200, 20, 1)
+			run := func(atStart bool) *Trainer {
+				tr, err := NewTrainer(eng, toyConfig(r), d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tr.Run(context.Background(), Options{EvalAtStart: atStart}); err != nil {
+					t.Fatal(err)
+				}
+				return tr
+			}
+			with, without := run(true), run(false)
+			if !bytes.Equal(paramsBytes(with), paramsBytes(without)) {
+				t.Fatal("evaluating before training changed the trained parameters")
+			}
+			rw, ro := with.Records(), without.Records()
+			if len(rw) != len(ro)+1 || rw[0].Step != 0 || rw[0].EpochFraction != 0 || rw[0].TrainLoss != 0 {
+				t.Fatalf("records with the start: %d (first %+v), without: %d", len(rw), rw[0], len(ro))
+			}
+			a, _ := json.Marshal(rw[1:])
+			b, _ := json.Marshal(ro)
+			if stripSeconds(a) != stripSeconds(b) {
+				t.Fatal("the later records differ")
+			}
+		})
+	}
+}

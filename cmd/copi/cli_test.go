@@ -36,23 +36,29 @@ func TestTrainEvalAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(out, "test acc %") || strings.Count(out, "\n") != 3 {
-		t.Errorf("summary table:\n%s", out)
+	if !strings.Contains(out, "test acc %") || strings.Count(out, "\n") != 4 || !strings.Contains(out, "start") {
+		t.Errorf("summary table (header, start, epochs 0 and 1):\n%s", out)
 	}
 	f, err := os.Open(metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var last map[string]any
+	var first, last map[string]any
 	n := 0
 	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
+		last = nil
 		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
 			t.Fatalf("metrics line %d: %v", n+1, err)
 		}
+		if n == 0 {
+			first = last
+		}
 	}
-	if n != 2 || last["epoch"].(float64) != 1 || last["test_acc"].(float64) < 0.6 {
-		t.Errorf("%d metric lines, last %v", n, last)
+	// The untrained network first (step 0, about chance), then the end of epochs 0 and 1.
+	if n != 3 || first["step"].(float64) != 0 || first["epoch_fraction"].(float64) != 0 || first["test_acc"].(float64) > 0.3 ||
+		last["epoch"].(float64) != 1 || last["test_acc"].(float64) < 0.6 {
+		t.Errorf("%d metric lines, first %v, last %v", n, first, last)
 	}
 	out, stderr, err = run(t, "eval", ck, "--data", "fashion-mnist-sample")
 	if err != nil || !strings.Contains(out, "accuracy") {
@@ -63,8 +69,8 @@ func TestTrainEvalAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, stderr)
 	}
-	if strings.Count(out, "\n") != 4 {
-		t.Errorf("resumed summary should list epochs 0-2:\n%s", out)
+	if strings.Count(out, "\n") != 5 {
+		t.Errorf("resumed summary should list the start and epochs 0-2:\n%s", out)
 	}
 }
 

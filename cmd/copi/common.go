@@ -93,6 +93,11 @@ func (p *progress) eval(r train.Record) {
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
+	if r.Step == 0 {
+		fmt.Fprintf(p.w, "%s before training  test loss %.4f acc %5.2f%%  decorrelation %.4f\n",
+			p.label, r.TestLoss, 100*r.TestAcc, r.Decorrelation)
+		return
+	}
 	fmt.Fprintf(p.w, "%s epoch %d%s  train loss %.4f acc %5.2f%%  test loss %.4f acc %5.2f%%  decorrelation %.4f  %.1fs\n",
 		p.label, r.Epoch, fraction(r.EpochFraction), r.TrainLoss, 100*r.TrainAcc, r.TestLoss, 100*r.TestAcc, r.Decorrelation, r.Seconds)
 }
@@ -119,7 +124,11 @@ func printRecords(w io.Writer, recs []train.Record) {
 		if r.EpochFraction < 1 {
 			ep = fmt.Sprintf("%.1f", float64(r.Epoch)+r.EpochFraction)
 		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%.2f\t%.4f\t%.2f\t%.4f\t%.1f\t\n", ep, r.TrainLoss, 100*r.TrainAcc, r.TestLoss, 100*r.TestAcc, r.Decorrelation, r.Seconds)
+		trainLoss, trainAcc := fmt.Sprintf("%.4f", r.TrainLoss), fmt.Sprintf("%.2f", 100*r.TrainAcc)
+		if r.Step == 0 {
+			ep, trainLoss, trainAcc = "start", "–", "–"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.2f\t%.4f\t%.1f\t\n", ep, trainLoss, trainAcc, r.TestLoss, 100*r.TestAcc, r.Decorrelation, r.Seconds)
 	}
 	tw.Flush()
 }

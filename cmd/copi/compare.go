@@ -658,7 +658,7 @@ func runOne(ctx context.Context, eng *mat32.Engine, d *train.Data, p plannedRun,
 			writeErr = fmt.Errorf("writing metrics: %w", err)
 		}
 	}
-	err = t.Run(ctx, train.Options{RunLabel: runLabel, CheckpointPath: ckpt, OnStep: pr.step, OnEval: onEval})
+	err = t.Run(ctx, train.Options{RunLabel: runLabel, CheckpointPath: ckpt, OnStep: pr.step, OnEval: onEval, EvalAtStart: true})
 	pr.done()
 	if err == nil {
 		err = writeErr

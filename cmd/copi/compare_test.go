@@ -156,7 +156,7 @@ func TestCompareShardsResumeAndMerge(t *testing.T) {
 	}
 	set, _ = report.Load(files[0])
 	r := set.Lookup(p.Key)
-	if r == nil || !r.Complete() || len(r.Lines) != 2 || r.Lines[0].Epoch != 0 || r.Lines[1].Epoch != 1 {
+	if r == nil || !r.Complete() || len(r.Lines) != 3 || r.Lines[0].Step != 0 || r.Lines[1].Epoch != 0 || r.Lines[2].Epoch != 1 {
 		t.Errorf("resumed run: %+v", r)
 	}
 	if strings.Contains(out, "not finished") {

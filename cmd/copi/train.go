@@ -83,7 +83,7 @@ checkpoint.`,
 			w, d := t.Net.NumParams()
 			fmt.Fprintf(log, "rule %s, network %v (%d weights, %d decorrelator entries), batch %d, %d epochs, seed %d, %d threads (%s kernel)\n",
 				cfg.Rule, cfg.Sizes, w, d, cfg.BatchSize, cfg.Epochs, cfg.Seed, eng.Threads(), eng.Kernel())
-			opt := train.Options{CheckpointPath: ckpt, RunLabel: fmt.Sprintf("%s@%d", label(cfg), cfg.Seed)}
+			opt := train.Options{CheckpointPath: ckpt, RunLabel: fmt.Sprintf("%s@%d", label(cfg), cfg.Seed), EvalAtStart: true}
 			if metrics != "" {
 				f, err := os.OpenFile(metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 				if err != nil {
