@@ -14,7 +14,10 @@
 // those choices fixed;
 // see [Names]. One training step ([Learner.Step]) follows the COPI reference order: a forward
 // pass, then the credit of every layer, then for each layer the update of W followed by the
-// update of R, all from the activity of the same forward pass.
+// update of R, all from the activity of the same forward pass. Since those per-layer updates
+// depend only on that pass and the credit, a learner on a multi-threaded engine runs them
+// side by side, a lane of layers per thread (plain SGD and R-only steps; with optimiser state
+// they run in order), with the same results as one after another.
 //
 // [AlignmentProbe] compares a rule with backprop on one batch (alignment.go): the angle between
 // the rule's weight change and the negative gradient, and between the feedback matrices and
