@@ -52,6 +52,8 @@ func (e *Engine) Adam(p, g, m, v Matrix, c *AdamCoeffs) {
 	mustSameShape("Adam", p, g)
 	mustSameShape("Adam", p, m)
 	mustSameShape("Adam", p, v)
+	e.enter()
+	defer e.leave()
 	j := &e.adam
 	*j = adamJob{p: p, g: g, m: m, v: v, c: *c}
 	k := e.kern
@@ -68,9 +70,9 @@ func (e *Engine) Adam(p, g, m, v Matrix, c *AdamCoeffs) {
 	if ok1 && ok2 && ok3 && ok4 {
 		j.flat = true
 		j.p.Data, j.g.Data, j.m.Data, j.v.Data = pd, gd, md, vd
-		e.ParallelFor(len(pd), 64, adamMinPiece, j)
+		e.parallelFor(len(pd), 64, adamMinPiece, j)
 	} else {
-		e.ParallelFor(p.Rows, 1, max(1, adamMinPiece/max(p.Cols, 1)), j)
+		e.parallelFor(p.Rows, 1, max(1, adamMinPiece/max(p.Cols, 1)), j)
 	}
 	e.adam = adamJob{} // drop references to the caller's matrices
 }

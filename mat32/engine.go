@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 )
 
 // ThreadsEnv is the environment variable that sets the default number of threads of an
@@ -46,7 +47,22 @@ type Engine struct {
 	openblas bool
 	// tweak, when set (by tests and benchmarks only), adjusts each job's plan.
 	tweak func(*gemmJob)
+	// busy is set while a call is using the engine's job, tasks and workers (see enter).
+	busy atomic.Bool
 }
+
+// enter marks the engine busy for the call that is about to use its job, tasks and worker
+// buffers, and panics if another goroutine is inside: an Engine is for one goroutine at a
+// time, and two callers would overwrite each other's job and miscount the pool's tasks.
+// One compare-and-swap per call, against products of microseconds.
+func (e *Engine) enter() {
+	if !e.busy.CompareAndSwap(false, true) {
+		panic("mat32: an Engine was used by two goroutines at once; use one Engine per goroutine")
+	}
+}
+
+// leave ends what enter began.
+func (e *Engine) leave() { e.busy.Store(false) }
 
 // maxThreads bounds Options.Threads (the pool packs the task count into 16 bits).
 const maxThreads = 1 << 12
@@ -150,6 +166,8 @@ func (e *Engine) gemm(tA, tB Transpose, alpha float32, a, b Matrix, beta float32
 	if m == 0 || n == 0 {
 		return
 	}
+	e.enter()
+	defer e.leave()
 	scaled := rowScale != nil || colScale != nil
 	if k == 0 || alpha == 0 || e.openblas {
 		if scaled {

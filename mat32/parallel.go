@@ -22,6 +22,13 @@ func (e *Engine) ParallelFor(n, unit, minPiece int, r Ranger) {
 	if n <= 0 {
 		return
 	}
+	e.enter()
+	defer e.leave()
+	e.parallelFor(n, unit, minPiece, r)
+}
+
+// parallelFor is ParallelFor for a caller that has entered the engine already.
+func (e *Engine) parallelFor(n, unit, minPiece int, r Ranger) {
 	unit = max(unit, 1)
 	minPiece = max(minPiece, unit)
 	parts := min(e.threads, n/minPiece)

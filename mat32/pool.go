@@ -1,6 +1,7 @@
 package mat32
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -51,12 +52,20 @@ func startPool(e *Engine, threads int) *pool {
 func (p *pool) loop(e *Engine, h int, last uint64) {
 	defer p.stopped.Done()
 	hp := &p.helpers[h-1]
+	ran := uint64(0) // the generation of the last job this helper ran a task of
 	for {
 		last = p.await(hp, last)
 		if p.stop.Load() {
 			return
 		}
 		if uint64(h) < last&0xffff {
+			if gen := last >> 16; gen == ran {
+				// Each job is one generation and this helper's task in it runs once; a
+				// repeat would count one Done too many. Say so instead of corrupting the count.
+				panic(fmt.Sprintf("mat32: pool helper %d was handed job generation %d a second time", h, gen))
+			} else {
+				ran = gen
+			}
 			e.runTask(h)
 			p.done.Done()
 		}

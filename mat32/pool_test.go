@@ -1,9 +1,13 @@
 package mat32
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -59,5 +63,55 @@ func TestPoolStress(t *testing.T) {
 		if !slices.Equal(c.Data, want[i].Data) {
 			t.Fatalf("iteration %d, shape %v: result differs from the single-threaded one", it, shapes[i])
 		}
+	}
+}
+
+// TestConcurrentUseIsRefused: two goroutines using one Engine at once get a panic that says
+// so (the one that loses the race), instead of overwriting each other's job and miscounting
+// the pool's tasks; the engine goes on working for the other one.
+func TestConcurrentUseIsRefused(t *testing.T) {
+	e, err := NewEngine(Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	stop := make(chan struct{})
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					if !strings.Contains(fmt.Sprint(r), "two goroutines") {
+						panic(r)
+					}
+					if refused.Add(1) == 1 {
+						close(stop)
+					}
+				}
+			}()
+			a, b, c := New(64, 64), New(64, 64), New(64, 64)
+			for i := 0; i < 200000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				e.MatMul(c, NoTrans, a, NoTrans, b)
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() == 0 {
+		t.Fatal("two goroutines used one engine 400000 times without being refused")
+	}
+	a, b, c := New(64, 64), New(64, 64), New(64, 64)
+	Fill(a, 1)
+	Fill(b, 1)
+	e.MatMul(c, NoTrans, a, NoTrans, b)
+	if c.At(63, 63) != 64 {
+		t.Fatalf("after the refusal the engine computes %v, want 64", c.At(63, 63))
 	}
 }
