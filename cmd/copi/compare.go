@@ -682,7 +682,8 @@ func printStudyTable(w io.Writer, groups []*report.Group) {
 	angles := make([]string, len(groups))
 	anyAngle := false
 	for i, g := range groups {
-		angles[i], anyAngle = updateAngles(g), anyAngle || updateAngles(g) != ""
+		angles[i] = updateAngles(g)
+		anyAngle = anyAngle || angles[i] != ""
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "run\tdata\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch")
