@@ -110,8 +110,11 @@ func newCompareCmd() *cobra.Command {
 		Use:   "compare [--table-only METRICS.jsonl...]",
 		Short: "Run a study (presets/rules × datasets × seeds), resumably and in shards, and tabulate it",
 		Long: `Runs a grid of configurations × datasets × seeds and prints a table: final and
-peak test accuracy (mean ± sd over seeds), the epoch of the peak, and the training
-seconds per epoch, then the test accuracy at the end of every epoch.
+peak test accuracy (mean ± sd over seeds), the epoch of the peak, the training seconds
+per epoch and, per layer, the angle between the rule's update and the backprop gradient
+before training and at the end; then the test accuracy at the end of every epoch. A run
+that diverges (non-finite values) is recorded as such, named under the table, and the
+study goes on.
 
 The configurations are --presets as they are, then every rule of --rules applied over
 the --base preset, then the explicit runs of a --study file (YAML or JSON):
