@@ -38,6 +38,7 @@ func newBenchTrainCmd() *cobra.Command {
 		steps, threads int
 		asJSON         bool
 		cpuProfile     string
+		lr             float64
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -53,7 +54,8 @@ lane of layers per thread, when the rule has no optimiser state): arithmetic / s
 time is the step's effective GFLOP/s, and the gap between the step time and the
 products' time is what the element-wise work and the rest cost.`,
 		Example: `  copi bench train --preset mnist/copi-bp --steps 200
-  copi bench train --preset mnist/bp-adam --steps 200 --json`,
+  copi bench train --preset mnist/bp-adam --steps 200 --json
+  copi bench train --preset mnist/copi-fa --lr 1e-4    # copi-fa's own rate diverges here`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := train.Preset(preset)
@@ -62,6 +64,12 @@ products' time is what the element-wise work and the rest cost.`,
 			}
 			if steps <= 0 {
 				return fmt.Errorf("--steps %d must be positive", steps)
+			}
+			if cmd.Flags().Changed("lr") {
+				if !(lr > 0) {
+					return fmt.Errorf("--lr %v must be positive", lr)
+				}
+				cfg.Optimizer.LR = lr
 			}
 			eng, err := newEngine(threads)
 			if err != nil {
@@ -83,7 +91,7 @@ products' time is what the element-wise work and the rest cost.`,
 				k := i % nb
 				loss := t.Learner.Step(d.TrainX.Slice(k*b, (k+1)*b, 0, cfg.Sizes[0]), d.TrainY[k*b:(k+1)*b], ph)
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					return fmt.Errorf("the network diverged at step %d of the benchmark (on %s); timings of NaN arithmetic would be meaningless", i, d.Name)
+					return fmt.Errorf("the network diverged at step %d of the benchmark (on %s); timings of NaN arithmetic would be meaningless: try a smaller --lr (the arithmetic does not depend on it)", i, d.Name)
 				}
 				return nil
 			}
@@ -152,6 +160,7 @@ products' time is what the element-wise work and the rest cost.`,
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	cmd.Flags().Float64Var(&lr, "lr", 0, "learning rate instead of the preset's (for presets that diverge on the benchmark data)")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +163,41 @@ func TestRuleFlagDecidesDecorrelation(t *testing.T) {
 				t.Errorf("%s --rule %s: decorrelation %q, want %q", preset, r, cfg.Decorrelation.Variant, variant)
 			}
 		}
+	}
+}
+
+// TestBenchCommands: `bench train --json` reports a positive time per step and the step's
+// arithmetic (1.239 GFLOP for the MNIST COPI-BP network, the figure the README uses), and
+// refuses a bad --lr; `bench gemm --json` prints one object per shape with the documented
+// fields.
+func TestBenchCommands(t *testing.T) {
+	out, stderr, err := run(t, "bench", "train", "--preset", "mnist/copi-bp", "--steps", "2", "--threads", "2", "--json")
+	if err != nil {
+		t.Fatalf("bench train: %v\n%s", err, stderr)
+	}
+	var r benchTrainResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bench train --json: %v\n%s", err, out)
+	}
+	if !(r.MsPerStep > 0) || math.Abs(r.GFLOPPerStep-1.239) > 0.001 || r.Threads != 2 || !(r.GemmMs > 0) {
+		t.Errorf("bench train: %+v", r)
+	}
+	if _, _, err := run(t, "bench", "train", "--preset", "mnist/copi-fa", "--steps", "1", "--lr", "-1"); err == nil || !strings.Contains(err.Error(), "--lr") {
+		t.Errorf("--lr -1: %v", err)
+	}
+	out, stderr, err = run(t, "bench", "gemm", "--shapes", "8x9x10,33x1x5", "--threads", "1", "--json")
+	if err != nil {
+		t.Fatalf("bench gemm: %v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("bench gemm printed %d lines:\n%s", len(lines), out)
+	}
+	var g map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &g); err != nil {
+		t.Fatal(err)
+	}
+	if g["m"] != 33.0 || g["k"] != 1.0 || g["n"] != 5.0 || !(g["gflops"].(float64) > 0) || g["backend"] == "" {
+		t.Errorf("bench gemm line: %v", g)
 	}
 }
