@@ -16,8 +16,8 @@
 // pass, then the credit of every layer, then for each layer the update of W followed by the
 // update of R, all from the activity of the same forward pass. Since those per-layer updates
 // depend only on that pass and the credit, a learner on a multi-threaded engine runs them
-// side by side, a lane of layers per thread (plain SGD and R-only steps; with optimiser state
-// they run in order), with the same results as one after another.
+// side by side, each thread taking the next layer not yet taken (plain SGD and R-only steps;
+// with optimiser state they run in order), with the same results as one after another.
 //
 // [AlignmentProbe] compares a rule with backprop on one batch (alignment.go): the angle between
 // the rule's weight change and the negative gradient, and between the feedback matrices and
@@ -31,6 +31,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/nn"
@@ -198,87 +199,82 @@ type Learner struct {
 	decor decorrelator
 	sign  signSymmetry
 
-	delta     []mat32.Matrix // per layer, Cap×n_out: δ, then a + δ for COPI
-	deltaView []mat32.Matrix // the current batch's rows of delta
-	back      []mat32.Matrix // per layer, Cap×n_in: δ·W before the R and f' factors
-	deriv     []mat32.Matrix // per layer, Cap×n_out: f'(a)
-	msq       [][]float32    // per layer: <x²>
-	grad      []mat32.Matrix // per layer: gradient for the optimiser (W)
-	gradB     [][]float32    // per layer: bias gradient
-	fused     bool           // plain SGD: updates go straight into W through GEMM
-	decay     [][]float32    // per layer, n_in: COPI's column factors 1 − η<x²>
-	meanOut   [][]float32    // per layer, n_out: the batch mean of z or δ for the bias
-	lanes     []lane         // the layers' updates spread over the engine's threads
-	work      layerUpdates   // the Ranger that runs the lanes
+	delta     []mat32.Matrix  // per layer, Cap×n_out: δ, then a + δ for COPI
+	deltaView []mat32.Matrix  // the current batch's rows of delta
+	back      []mat32.Matrix  // per layer, Cap×n_in: δ·W before the R and f' factors
+	deriv     []mat32.Matrix  // per layer, Cap×n_out: f'(a)
+	msq       [][]float32     // per layer: <x²>
+	grad      []mat32.Matrix  // per layer: gradient for the optimiser (W)
+	gradB     [][]float32     // per layer: bias gradient
+	fused     bool            // plain SGD: updates go straight into W through GEMM
+	decay     [][]float32     // per layer, n_in: COPI's column factors 1 − η<x²>
+	meanOut   [][]float32     // per layer, n_out: the batch mean of z or δ for the bias
+	lanes     []*mat32.Engine // one single-threaded engine per thread for the layers' updates
+	order     []int           // the layers by decreasing update work, as the lanes take them
+	work      layerUpdates    // the Ranger that runs the lanes
 	capRows   int
 	steps     int64
 	lossMult  float32
 }
 
-// lane is a share of the per-layer updates (W, then R) of a step, run on one of the
-// engine's threads with a single-threaded engine of its own. Once every layer's credit is
-// known the layers' updates are independent, so running them side by side, each product on
-// one thread, keeps both cores busy without a barrier per product; a single-threaded product
-// rounds exactly as the multi-threaded one (the engine's plan does not depend on the thread
-// count), so the results are those of the sequential loop.
-type lane struct {
-	eng    *mat32.Engine
-	layers []int
-}
+// The per-layer updates (W, then R) of a step run side by side on the engine's threads:
+// once every layer's credit is known, the layers' updates are independent. Each thread has a
+// single-threaded engine of its own (a lane) and takes the next layer not yet taken, largest
+// first, until none is left, so that a thread slowed by the rest of the machine simply takes
+// fewer layers. Each product runs on one thread, and a single-threaded product rounds exactly
+// as a multi-threaded one (the engine's plan does not depend on the thread count), so the
+// results are those of the sequential loop whoever takes which layer.
 
-// layerUpdates runs the lanes [lo, hi) of the current step's updates.
+// layerUpdates is the Ranger that runs the current step's updates on the lanes.
 type layerUpdates struct {
 	l     *Learner
 	delta []mat32.Matrix
 	ph    Phase
+	next  atomic.Int64 // index into l.order of the next layer to take
 }
 
-// Range implements [mat32.Ranger].
+// Range runs the lanes [lo, hi) (one lane per worker; all of them on the caller when the
+// engine does not split): lane lo takes layers until none is left.
 func (u *layerUpdates) Range(lo, hi int) {
-	for _, ln := range u.l.lanes[lo:hi] {
-		for _, i := range ln.layers {
-			u.l.updateLayer(ln.eng, i, u.delta[i], u.ph)
+	if lo >= hi {
+		return
+	}
+	e := u.l.lanes[lo]
+	for {
+		k := int(u.next.Add(1)) - 1
+		if k >= len(u.l.order) {
+			return
 		}
+		i := u.l.order[k]
+		u.l.updateLayer(e, i, u.delta[i], u.ph)
 	}
 }
 
-// planLanes spreads the layers over one lane per engine thread, each layer to the lane with
-// the least work so far, in decreasing order of work (multiply-adds of the W and R
-// updates). Nothing is spread when the engine has one thread or hands products to OpenBLAS.
+// planLanes gives each engine thread a single-threaded engine and orders the layers by
+// decreasing work (multiply-adds of the W and R updates). Nothing is planned when the engine
+// has one thread or hands products to OpenBLAS.
 func (l *Learner) planLanes() error {
 	threads := l.eng.Threads()
 	if threads < 2 || l.eng.Kernel() == "openblas" {
 		return nil
 	}
-	order := make([]int, len(l.Net.Layers))
-	work := make([]int, len(order))
+	l.order = make([]int, len(l.Net.Layers))
+	work := make([]int, len(l.order))
 	for i, layer := range l.Net.Layers {
-		order[i] = i
+		l.order[i] = i
 		work[i] = layer.In * layer.Out
 		if layer.HasR() && l.Cfg.Decorrelates() {
 			work[i] += 2 * layer.In * layer.In
 		}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return work[order[a]] > work[order[b]] })
-	load := make([]int, threads)
-	l.lanes = make([]lane, threads)
-	for _, i := range order {
-		best := 0
-		for t := range load {
-			if load[t] < load[best] {
-				best = t
-			}
-		}
-		load[best] += work[i]
-		l.lanes[best].layers = append(l.lanes[best].layers, i)
-	}
+	sort.SliceStable(l.order, func(a, b int) bool { return work[l.order[a]] > work[l.order[b]] })
+	l.lanes = make([]*mat32.Engine, threads)
 	for t := range l.lanes {
 		e, err := mat32.NewEngine(mat32.Options{Threads: 1, Kernel: l.eng.Kernel()})
 		if err != nil {
 			return fmt.Errorf("rule %s: %w", l.Cfg.Name, err)
 		}
-		l.lanes[t].eng = e
-		sort.Ints(l.lanes[t].layers)
+		l.lanes[t] = e
 	}
 	l.work.l = l
 	return nil
@@ -339,16 +335,10 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 	return l, nil
 }
 
-// Lanes returns, for each lane that runs per-layer updates side by side, the indices of its
-// layers; nil when the updates run one after another (one engine thread, or OpenBLAS). Only
-// steps without optimiser state (plain SGD, or R alone) use the lanes.
-func (l *Learner) Lanes() [][]int {
-	var out [][]int
-	for _, ln := range l.lanes {
-		out = append(out, ln.layers)
-	}
-	return out
-}
+// UpdateOrder returns the order in which the threads take the layers' updates (largest
+// first), or nil when the updates run one after another (one engine thread, or OpenBLAS).
+// Only steps without optimiser state (plain SGD, or R alone) run them side by side.
+func (l *Learner) UpdateOrder() []int { return l.order }
 
 // Optimizer returns the optimiser that applies gradient updates (its state goes into
 // checkpoints).
@@ -397,6 +387,7 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 		// credit, so the lanes may run the layers side by side.
 		if l.lanes != nil {
 			l.work.delta, l.work.ph = delta, ph
+			l.work.next.Store(0)
 			l.eng.ParallelFor(len(l.lanes), 1, 1, &l.work)
 			l.work.delta = nil
 		} else {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,11 +133,11 @@ products' time is what the element-wise work and the rest cost.`,
 			for _, s := range shapes {
 				flop += 2 * float64(s.m) * float64(s.k) * float64(s.n)
 			}
-			var lanes [][]int
+			var order []int
 			if fusedSGD(cfg.Optimizer) {
-				lanes = t.Learner.Lanes()
+				order = t.Learner.UpdateOrder()
 			}
-			gemmMs, err := timeGemmList(eng, shapes, lanes, steps)
+			gemmMs, err := timeGemmList(eng, shapes, order, steps)
 			if err != nil {
 				return err
 			}
@@ -243,11 +244,11 @@ func fusedSGD(o optim.Config) bool {
 // timeGemmList returns the seconds one pass over the step's products takes, averaged over
 // reps passes, on matrices of random values (one per name, shared by the products that
 // share it in the step). The forward and credit products run on e one after another; the
-// update products run on e too when lanes is nil, and otherwise lane by lane, each lane's
-// products on a one-thread engine of its own, the lanes side by side on e's workers, as
-// rule.Learner.Step runs them. Updates accumulate (β = 1) with a small α, the rest
+// update products run on e too when order is nil, and otherwise as rule.Learner.Step runs
+// them: each of e's threads, with a one-thread engine of its own, takes the next layer of
+// order until none is left. Updates accumulate (β = 1) with a small α, the rest
 // overwrite, so that values stay of order 1 over any number of passes.
-func timeGemmList(e *mat32.Engine, shapes []stepGemm, lanes [][]int, reps int) (float64, error) {
+func timeGemmList(e *mat32.Engine, shapes []stepGemm, order []int, reps int) (float64, error) {
 	mats := map[string]mat32.Matrix{}
 	rng := rand.New(rand.NewPCG(1, 2))
 	get := func(name string, rows, cols int) (mat32.Matrix, error) {
@@ -293,31 +294,35 @@ func timeGemmList(e *mat32.Engine, shapes []stepGemm, lanes [][]int, reps int) (
 		if s.layer >= 0 {
 			o.alpha, o.beta = 1e-3*o.alpha, 1
 		}
-		if s.layer < 0 || lanes == nil {
+		if s.layer < 0 || order == nil {
 			seq = append(seq, o)
 		} else {
 			byLayer[s.layer] = append(byLayer[s.layer], o)
 		}
 	}
 	par := &laneGemms{}
-	for _, layers := range lanes {
-		le, err := mat32.NewEngine(mat32.Options{Threads: 1, Kernel: e.Kernel()})
-		if err != nil {
-			return 0, err
+	for _, l := range order {
+		var run []func(*mat32.Engine)
+		for _, o := range byLayer[l] {
+			run = append(run, func(le *mat32.Engine) { le.Gemm(o.tA, o.tB, o.alpha, o.a, o.b, o.beta, o.c) })
 		}
-		var run []func()
-		for _, l := range layers {
-			for _, o := range byLayer[l] {
-				run = append(run, func() { le.Gemm(o.tA, o.tB, o.alpha, o.a, o.b, o.beta, o.c) })
+		par.layers = append(par.layers, run)
+	}
+	if order != nil {
+		for range e.Threads() {
+			le, err := mat32.NewEngine(mat32.Options{Threads: 1, Kernel: e.Kernel()})
+			if err != nil {
+				return 0, err
 			}
+			par.lanes = append(par.lanes, le)
 		}
-		par.lanes = append(par.lanes, run)
 	}
 	pass := func() {
 		for _, o := range seq {
 			e.Gemm(o.tA, o.tB, o.alpha, o.a, o.b, o.beta, o.c)
 		}
 		if len(par.lanes) > 0 {
+			par.next.Store(0)
 			e.ParallelFor(len(par.lanes), 1, 1, par)
 		}
 	}
@@ -329,14 +334,26 @@ func timeGemmList(e *mat32.Engine, shapes []stepGemm, lanes [][]int, reps int) (
 	return time.Since(start).Seconds() / float64(reps), nil
 }
 
-// laneGemms runs the update products of lanes [lo, hi).
-type laneGemms struct{ lanes [][]func() }
+// laneGemms runs the update products of the layers, lane lo taking the next layer until
+// none is left, as rule.Learner.Step does.
+type laneGemms struct {
+	lanes  []*mat32.Engine
+	layers [][]func(*mat32.Engine)
+	next   atomic.Int64
+}
 
 // Range implements [mat32.Ranger].
 func (p *laneGemms) Range(lo, hi int) {
-	for _, run := range p.lanes[lo:hi] {
-		for _, f := range run {
-			f()
+	if lo >= hi {
+		return
+	}
+	for {
+		k := int(p.next.Add(1)) - 1
+		if k >= len(p.layers) {
+			return
+		}
+		for _, f := range p.layers[k] {
+			f(p.lanes[lo])
 		}
 	}
 }
