@@ -73,29 +73,39 @@ func (p *pool) loop(e *Engine, h int, last uint64) {
 }
 
 // await returns the next state after last, spinning first and then sleeping.
+//
+// A wake-up token is only a hint. publish stores the new state before it looks for sleeping
+// helpers, so a dispatcher that is descheduled in between can find this helper asleep
+// after it has already seen the new job, run its task and gone back to sleep, and then wake
+// it for a job it has done. So after a wake-up the state is compared with last again, and an
+// unchanged one means: wait on.
 func (p *pool) await(hp *helper, last uint64) uint64 {
-	for i := 0; i < spinChecks; i++ {
+	for {
+		for i := 0; i < spinChecks; i++ {
+			if g := p.state.Load(); g != last {
+				return g
+			}
+			if i%256 == 255 {
+				// Let other goroutines and, on Linux, other processes' threads run: polling
+				// must not slow down the rest of a busy machine.
+				runtime.Gosched()
+				osYield()
+			}
+		}
+		hp.sleeping.Store(true)
+		if g := p.state.Load(); g != last {
+			if hp.sleeping.CompareAndSwap(true, false) {
+				return g
+			}
+			// The dispatcher saw us sleeping and sent a token: consume it.
+			<-hp.wake
+			return g
+		}
+		<-hp.wake
 		if g := p.state.Load(); g != last {
 			return g
 		}
-		if i%256 == 255 {
-			// Let other goroutines and, on Linux, other processes' threads run: polling
-			// must not slow down the rest of a busy machine.
-			runtime.Gosched()
-			osYield()
-		}
 	}
-	hp.sleeping.Store(true)
-	if g := p.state.Load(); g != last {
-		if hp.sleeping.CompareAndSwap(true, false) {
-			return g
-		}
-		// The dispatcher saw us sleeping and sent a token: consume it.
-		<-hp.wake
-		return g
-	}
-	<-hp.wake
-	return p.state.Load()
 }
 
 // publish starts a new generation of n tasks and wakes the helpers that went to sleep.

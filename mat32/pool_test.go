@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestCloseRightAfterStart is the case where helper goroutines have not started yet when the
@@ -113,5 +114,34 @@ func TestConcurrentUseIsRefused(t *testing.T) {
 	e.MatMul(c, NoTrans, a, NoTrans, b)
 	if c.At(63, 63) != 64 {
 		t.Fatalf("after the refusal the engine computes %v, want 64", c.At(63, 63))
+	}
+}
+
+// TestStaleWakeIsIgnored: a wake-up token for a job the helper has already done (left by a
+// dispatcher descheduled between storing the job and waking sleepers) does not make the
+// helper run that job again: await goes on waiting until a new job is published. Once
+// caught in a long study as "negative WaitGroup counter".
+func TestStaleWakeIsIgnored(t *testing.T) {
+	p := &pool{helpers: make([]helper, 1)}
+	hp := &p.helpers[0]
+	hp.wake = make(chan struct{}, 1)
+	p.publish(2) // generation 1, which the helper has done
+	last := p.state.Load()
+	hp.wake <- struct{}{} // the stale token
+	got := make(chan uint64, 1)
+	go func() { got <- p.await(hp, last) }()
+	select {
+	case g := <-got:
+		t.Fatalf("await returned %#x on a stale wake-up (last %#x)", g, last)
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.publish(2)
+	select {
+	case g := <-got:
+		if g>>16 != 2 {
+			t.Fatalf("await returned generation %d, want 2", g>>16)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("await did not see the new job")
 	}
 }
