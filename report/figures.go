@@ -375,14 +375,17 @@ func Figures(groups []*Group, band Band) ([]*Figure, error) {
 		}
 		return nil
 	}
+	// The untrained network's accuracy and loss (the evaluation at position 0) are left out of
+	// these two: chance level would stretch the axis so far that the rules' differences,
+	// the point of the figure, shrink to a few pixels. The angle figures keep it.
 	if err := add(single("test-accuracy", "Test accuracy", "test accuracy (%)",
-		"Test accuracy at every evaluation (the end of epoch e at e).",
-		func(l *Line) (float64, bool) { return 100 * l.TestAcc, true })); err != nil {
+		"Test accuracy at every evaluation after training began (the end of epoch e at e).",
+		func(l *Line) (float64, bool) { return 100 * l.TestAcc, l.Position() > 0 })); err != nil {
 		return nil, err
 	}
 	if err := add(single("test-loss", "Test loss", "test loss",
-		"Loss on the test set at every evaluation.",
-		func(l *Line) (float64, bool) { return l.TestLoss, true })); err != nil {
+		"Loss on the test set at every evaluation after training began.",
+		func(l *Line) (float64, bool) { return l.TestLoss, l.Position() > 0 })); err != nil {
 		return nil, err
 	}
 	decor := false
