@@ -197,7 +197,7 @@ func summaryTable(groups []*Group) tableData {
 	t := tableData{Head: []string{"configuration", "data", "seeds", "final test acc. %", "peak test acc. %", "epoch of peak", "s / epoch"}}
 	align := alignmentKeys(groups)
 	for _, k := range align {
-		t.Head = append(t.Head, "final "+shortAngleName(k)+" °")
+		t.Head = append(t.Head, "final "+shortAngleName(k)+" °, mean of layers")
 	}
 	best, bestI := math.Inf(-1), -1
 	for i, g := range groups {
