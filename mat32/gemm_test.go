@@ -75,17 +75,24 @@ func testEngines(t testing.TB, threads int) []*Engine {
 	return es
 }
 
-// checkGemm runs one product on e and compares it with the float64 reference.
-func checkGemm(t testing.TB, e *Engine, rng *rand.Rand, tA, tB Transpose, m, n, k int, alpha, beta float32, pad int) {
-	t.Helper()
-	ar, ac := m, k
+// operandShapes returns the stored shapes of A and B for C (m×n) = op(A)·op(B) with inner
+// dimension k.
+func operandShapes(tA, tB Transpose, m, n, k int) (ar, ac, br, bc int) {
+	ar, ac = m, k
 	if tA {
 		ar, ac = k, m
 	}
-	br, bc := k, n
+	br, bc = k, n
 	if tB {
 		br, bc = n, k
 	}
+	return ar, ac, br, bc
+}
+
+// checkGemm runs one product on e and compares it with the float64 reference.
+func checkGemm(t testing.TB, e *Engine, rng *rand.Rand, tA, tB Transpose, m, n, k int, alpha, beta float32, pad int) {
+	t.Helper()
+	ar, ac, br, bc := operandShapes(tA, tB, m, n, k)
 	a := randView(rng, ar, ac, pad)
 	b := randView(rng, br, bc, pad)
 	c := randView(rng, m, n, pad)

@@ -91,14 +91,7 @@ func TestNoWritesOutsideDestination(t *testing.T) {
 				m, n, k := s[0], s[1], s[2]
 				for _, tA := range transposes {
 					for _, tB := range transposes {
-						ar, ac := m, k
-						if tA {
-							ar, ac = k, m
-						}
-						br, bc := k, n
-						if tB {
-							br, bc = n, k
-						}
+						ar, ac, br, bc := operandShapes(tA, tB, m, n, k)
 						a, b := newGuarded(rng, ar, ac), newGuarded(rng, br, bc)
 						c := newGuarded(rng, m, n)
 						e.Gemm(tA, tB, 0.5, a.view, b.view, 1, c.view)
