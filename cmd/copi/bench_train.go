@@ -50,8 +50,8 @@ reports milliseconds per step.
 
 It also counts the step's arithmetic (2·m·k·n per matrix product) and times the same
 matrix products alone, scheduled as the step schedules them (the forward pass and the
-credit on all threads, product after product; the layers' updates side by side, one
-lane of layers per thread, when the rule has no optimiser state): arithmetic / step
+credit on all threads, product after product; the layers' updates side by side, each
+thread taking the next layer, when the rule has no optimiser state): arithmetic / step
 time is the step's effective GFLOP/s, and the gap between the step time and the
 products' time is what the element-wise work and the rest cost.`,
 		Example: `  copi bench train --preset mnist/copi-bp --steps 200
