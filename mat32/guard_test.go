@@ -11,8 +11,7 @@ import (
 // guarded is a rows×cols view of a buffer with guard rows above and below and guard columns
 // on both sides, all holding a canary bit pattern: a kernel that writes one element outside
 // its destination changes a canary, where a view flush with the end of its allocation would
-// let the write land in whatever the heap put next (a stray write there once showed as a
-// corrupt WaitGroup far from the product).
+// let the write land unseen in whatever the heap put next.
 type guarded struct {
 	buf  []float32
 	view Matrix
@@ -37,7 +36,8 @@ func newGuarded(rng *rand.Rand, rows, cols int) guarded {
 	return guarded{buf, m}
 }
 
-// offset is the index in buf of the view's element (i, j), which may lie outside the view.
+// offset is the index in buf of the view's element (i, j), which may lie outside the view
+// (the view must not be empty).
 func (gd guarded) offset(i, j int) int {
 	start := int((uintptr(unsafe.Pointer(&gd.view.Data[0])) - uintptr(unsafe.Pointer(&gd.buf[0]))) / 4)
 	return start + i*gd.view.Stride + j
@@ -63,7 +63,7 @@ func (gd guarded) intact() error {
 	v := gd.view
 	start := -1
 	if v.Rows > 0 && v.Cols > 0 {
-		start = int((uintptr(unsafe.Pointer(&v.Data[0])) - uintptr(unsafe.Pointer(&gd.buf[0]))) / 4)
+		start = gd.offset(0, 0)
 	}
 	for i, x := range gd.buf {
 		if rel := i - start; start >= 0 && rel >= 0 && rel/v.Stride < v.Rows && rel%v.Stride < v.Cols {

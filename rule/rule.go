@@ -252,10 +252,11 @@ func (u *layerUpdates) Range(lo, hi int) {
 
 // planLanes gives each engine thread a single-threaded engine and orders the layers by
 // decreasing work (multiply-adds of the W and R updates). Nothing is planned when the engine
-// has one thread or hands products to OpenBLAS.
+// has one thread or hands products to OpenBLAS, or when no step has layer updates to run
+// side by side (an optimiser with state, and no R to learn in R-only steps).
 func (l *Learner) planLanes() error {
 	threads := l.eng.Threads()
-	if threads < 2 || l.eng.Kernel() == "openblas" {
+	if threads < 2 || l.eng.Kernel() == "openblas" || (!l.fused && !l.Cfg.Decorrelates()) {
 		return nil
 	}
 	l.order = make([]int, len(l.Net.Layers))
@@ -336,9 +337,17 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 }
 
 // UpdateOrder returns the order in which the threads take the layers' updates (largest
-// first), or nil when the updates run one after another (one engine thread, or OpenBLAS).
-// Only steps without optimiser state (plain SGD, or R alone) run them side by side.
-func (l *Learner) UpdateOrder() []int { return l.order }
+// first) in a step of phase ph, or nil when that step runs them one after another: on one
+// engine thread or OpenBLAS, or when W learns through an optimiser with state.
+func (l *Learner) UpdateOrder(ph Phase) []int {
+	if !l.sideBySide(ph) {
+		return nil
+	}
+	return l.order
+}
+
+// sideBySide reports whether a step of phase ph runs the layers' updates on the lanes.
+func (l *Learner) sideBySide(ph Phase) bool { return l.lanes != nil && (l.fused || !ph.UpdateW) }
 
 // Optimizer returns the optimiser that applies gradient updates (its state goes into
 // checkpoints).
@@ -385,7 +394,7 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 	if l.fused || !ph.UpdateW {
 		// No optimiser state: every layer's update depends only on this step's trace and
 		// credit, so the lanes may run the layers side by side.
-		if l.lanes != nil {
+		if l.sideBySide(ph) {
 			l.work.delta, l.work.ph = delta, ph
 			l.work.next.Store(0)
 			l.eng.ParallelFor(len(l.lanes), 1, 1, &l.work)

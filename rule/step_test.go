@@ -309,7 +309,7 @@ func TestLanesMatchOneThread(t *testing.T) {
 				t.Fatalf("%d lanes for 3 threads, want 3", len(b.lanes))
 			}
 			seen := make([]int, len(b.Net.Layers))
-			for _, i := range b.UpdateOrder() {
+			for _, i := range b.UpdateOrder(Phase{UpdateW: true, UpdateR: true}) {
 				seen[i]++
 			}
 			for i, n := range seen {

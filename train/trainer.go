@@ -226,6 +226,10 @@ func (t *Trainer) shuffle(epoch int) {
 	rng.Shuffle(len(t.perm), func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
 }
 
+// BeforeTraining reports whether the record is of the untrained network (see
+// Options.EvalAtStart): no step taken, so no training loss or accuracy.
+func (r Record) BeforeTraining() bool { return r.Step == 0 }
+
 // DivergenceError reports non-finite values met during training.
 type DivergenceError struct {
 	Epoch, Step int
@@ -255,8 +259,9 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 	if opt.Metrics != nil {
 		enc = json.NewEncoder(opt.Metrics)
 	}
-	if opt.EvalAtStart && t.Pos == (Position{}) && t.Learner.Steps() == 0 && t.Cfg.Epochs > 0 {
-		rec := t.evaluate(opt.RunLabel, 0)
+	// emit evaluates at the current position and hands the record on.
+	emit := func(frac float64) error {
+		rec := t.evaluate(opt.RunLabel, frac)
 		if enc != nil {
 			if err := enc.Encode(rec); err != nil {
 				return fmt.Errorf("writing metrics: %w", err)
@@ -264,6 +269,12 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 		}
 		if opt.OnEval != nil {
 			opt.OnEval(rec)
+		}
+		return nil
+	}
+	if opt.EvalAtStart && t.Pos == (Position{}) && t.Learner.Steps() == 0 && t.Cfg.Epochs > 0 {
+		if err := emit(0); err != nil {
+			return err
 		}
 	}
 	for t.Pos.Epoch < t.Cfg.Epochs {
@@ -298,14 +309,8 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 			}
 			if t.Pos.Step%evalInterval == 0 || t.Pos.Step == spe {
 				t.seconds += time.Since(start).Seconds()
-				rec := t.evaluate(opt.RunLabel, float64(t.Pos.Step)/float64(spe))
-				if enc != nil {
-					if err := enc.Encode(rec); err != nil {
-						return fmt.Errorf("writing metrics: %w", err)
-					}
-				}
-				if opt.OnEval != nil {
-					opt.OnEval(rec)
+				if err := emit(float64(t.Pos.Step) / float64(spe)); err != nil {
+					return err
 				}
 				start = time.Now()
 			}

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/optim"
 	"github.com/copi-learn/copi/rule"
 	"github.com/copi-learn/copi/train"
 )
@@ -133,10 +132,7 @@ products' time is what the element-wise work and the rest cost.`,
 			for _, s := range shapes {
 				flop += 2 * float64(s.m) * float64(s.k) * float64(s.n)
 			}
-			var order []int
-			if fusedSGD(cfg.Optimizer) {
-				order = t.Learner.UpdateOrder()
-			}
+			order := t.Learner.UpdateOrder(ph)
 			gemmMs, err := timeGemmList(eng, shapes, order, steps)
 			if err != nil {
 				return err
@@ -233,12 +229,6 @@ func stepGemms(c rule.Config, sizes []int, n int) []stepGemm {
 		}
 	}
 	return out
-}
-
-// fusedSGD reports whether a rule with this optimiser updates without optimiser state, and
-// so runs its layers' updates in lanes.
-func fusedSGD(o optim.Config) bool {
-	return (o.Name == "" || o.Name == "sgd") && o.Momentum == 0 && o.WeightDecay == 0
 }
 
 // timeGemmList returns the seconds one pass over the step's products takes, averaged over

@@ -93,7 +93,7 @@ func (p *progress) eval(r train.Record) {
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
-	if r.Step == 0 {
+	if r.BeforeTraining() {
 		fmt.Fprintf(p.w, "%s before training  test loss %.4f acc %5.2f%%  decorrelation %.4f\n",
 			p.label, r.TestLoss, 100*r.TestAcc, r.Decorrelation)
 		return
@@ -125,7 +125,7 @@ func printRecords(w io.Writer, recs []train.Record) {
 			ep = fmt.Sprintf("%.1f", float64(r.Epoch)+r.EpochFraction)
 		}
 		trainLoss, trainAcc := fmt.Sprintf("%.4f", r.TrainLoss), fmt.Sprintf("%.2f", 100*r.TrainAcc)
-		if r.Step == 0 {
+		if r.BeforeTraining() {
 			ep, trainLoss, trainAcc = "start", "–", "–"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.2f\t%.4f\t%.1f\t\n", ep, trainLoss, trainAcc, r.TestLoss, 100*r.TestAcc, r.Decorrelation, r.Seconds)
