@@ -10,6 +10,7 @@ import (
 	"github.com/copi-learn/copi/data"
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/nn"
+	"github.com/copi-learn/copi/rule/credit"
 	"github.com/copi-learn/copi/train"
 )
 
@@ -115,7 +116,7 @@ func TestReceptiveFieldsOfTrainedModelAreSmooth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Sizes, cfg.Epochs = []int{784, 64, 64, 10}, 3
+	cfg.Options.(*credit.Options).Sizes, cfg.Epochs = []int{784, 64, 64, 10}, 3
 	e := newTestEngine(t)
 	tr, err := train.NewTrainer(e, cfg, d)
 	if err != nil {
@@ -124,11 +125,11 @@ func TestReceptiveFieldsOfTrainedModelAreSmooth(t *testing.T) {
 	if err := tr.Run(context.Background(), train.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	rfs, err := ReceptiveFields(e, tr.Net, d.TrainX, []int{1}, Options{})
+	rfs, err := ReceptiveFields(e, tr.Learner.(*credit.Model).Net, d.TrainX, []int{1}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sq, err := InputMeanSquares(e, tr.Net, d.TrainX, Options{})
+	sq, err := InputMeanSquares(e, tr.Learner.(*credit.Model).Net, d.TrainX, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestReceptiveFieldsOfTrainedModelAreSmooth(t *testing.T) {
 	// Control, logged rather than asserted: the same R_1 with random first-layer weights. Where
 	// R_1 decorrelates imperfectly, <x_0 x_0ᵀ> is smooth and so are these fields too; the proxy
 	// shows structure, not that training put it there.
-	ctl := &nn.MLP{Config: tr.Net.Config, Layers: []*nn.Layer{cloneLayer(tr.Net.Layers[0])}}
+	ctl := &nn.MLP{Config: tr.Learner.(*credit.Model).Net.Config, Layers: []*nn.Layer{cloneLayer(tr.Learner.(*credit.Model).Net.Layers[0])}}
 	ctl.Config.Sizes = ctl.Config.Sizes[:2]
 	nn.XavierNormal(ctl.Layers[0].W, rand.New(rand.NewPCG(5, 5)))
 	crf, err := ReceptiveFields(e, ctl, d.TrainX, []int{1}, Options{})

@@ -4,26 +4,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/copi-learn/copi/checkpoint"
+	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/nn"
 )
 
-// Checkpoint metadata keys and tensor names written by the trainer. Layers are numbered from
-// 1 in names, as in the paper.
+// Checkpoint metadata keys and tensor names written by the loop; the learner adds its own
+// tensors (see learn.Learner.Save).
 const (
-	metaConfig  = "copi.config"
-	metaRecords = "copi.records"
-	tensorState = "train.state"   // int64: epoch, step, learner steps, optimiser steps, correct, count
-	tensorTimes = "train.seconds" // float64: training seconds, running loss sum
+	metaConfig  = "copi.config"  // the Config as JSON (rule, loop settings, rule options)
+	metaRule    = "copi.rule"    // the rule's name, readable without decoding the config
+	metaShape   = "copi.shape"   // the learn.Shape the learner was built for, as JSON
+	metaRecords = "copi.records" // the evaluations so far, as JSON
+	tensorState = "train.state"  // int64: epoch, step, global steps, correct, count, measured
+	tensorTimes = "train.seconds"
 )
 
 // SaveCheckpoint writes the trainer's whole state to path atomically: the configuration,
-// the position in the schedule, the network, the feedback matrices, the optimiser state and
-// the metrics so far. Resuming from it continues bit for bit as if never interrupted (for
-// the same thread count).
+// the position in the schedule, the learner's tensors and the metrics so far. Resuming from
+// it continues bit for bit as if never interrupted (for the same thread count).
 func (t *Trainer) SaveCheckpoint(path string) error {
 	ck := checkpoint.New()
 	cfgJSON, err := json.Marshal(t.Cfg)
@@ -34,22 +34,20 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: encoding records: %w", err)
 	}
+	shapeJSON, _ := json.Marshal(t.shape())
+	measured := int64(0)
+	if t.running.measured {
+		measured = 1
+	}
 	errs := []error{
 		ck.SetMeta(metaConfig, string(cfgJSON)),
+		ck.SetMeta(metaRule, t.Cfg.Rule),
+		ck.SetMeta(metaShape, string(shapeJSON)),
 		ck.SetMeta(metaRecords, string(recJSON)),
-		ck.SetInt64s(tensorState, []int64{int64(t.Pos.Epoch), int64(t.Pos.Step), t.Learner.Steps(),
-			t.Learner.Optimizer().Steps(), t.running.correct, t.running.count}),
+		ck.SetInt64s(tensorState, []int64{int64(t.Pos.Epoch), int64(t.Pos.Step), t.steps,
+			t.running.correct, t.running.count, measured}),
 		ck.SetFloat64s(tensorTimes, []float64{t.seconds, t.running.loss}),
-		SaveNetwork(ck, t.Net),
-	}
-	for i, b := range t.Learner.Feedback {
-		if b.Data != nil {
-			errs = append(errs, ck.SetMatrix(fmt.Sprintf("feedback.%d", i+1), b))
-		}
-	}
-	st := t.Learner.Optimizer().State()
-	for _, name := range sortedKeys(st) {
-		errs = append(errs, ck.SetMatrix("optimizer."+name, st[name]))
+		t.Learner.Save(ck),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
@@ -61,44 +59,9 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	return nil
 }
 
-// SaveNetwork adds the network's parameters to ck as layer.<l>.W, layer.<l>.b and
-// layer.<l>.R (l from 1).
-func SaveNetwork(ck *checkpoint.Checkpoint, net *nn.MLP) error {
-	var errs []error
-	for i, layer := range net.Layers {
-		errs = append(errs, ck.SetMatrix(fmt.Sprintf("layer.%d.W", i+1), layer.W))
-		if layer.B != nil {
-			errs = append(errs, ck.SetMatrix(fmt.Sprintf("layer.%d.b", i+1), mat32.FromSlice(1, len(layer.B), layer.B)))
-		}
-		if layer.HasR() {
-			errs = append(errs, ck.SetMatrix(fmt.Sprintf("layer.%d.R", i+1), layer.R))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// LoadNetwork copies the parameters saved by [SaveNetwork] into net, checking every shape.
-func LoadNetwork(ck *checkpoint.Checkpoint, net *nn.MLP) error {
-	for i, layer := range net.Layers {
-		if err := loadInto(ck, fmt.Sprintf("layer.%d.W", i+1), layer.W); err != nil {
-			return err
-		}
-		if layer.B != nil {
-			if err := loadInto(ck, fmt.Sprintf("layer.%d.b", i+1), mat32.FromSlice(1, len(layer.B), layer.B)); err != nil {
-				return err
-			}
-		}
-		if layer.HasR() {
-			if err := loadInto(ck, fmt.Sprintf("layer.%d.R", i+1), layer.R); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func loadInto(ck *checkpoint.Checkpoint, name string, dst mat32.Matrix) error {
-	return ck.LoadMatrix(name, dst)
+// shape is the learn.Shape the trainer built its learner for.
+func (t *Trainer) shape() learn.Shape {
+	return learn.Shape{Inputs: t.Data.TrainX.Cols, Classes: t.Data.Classes, BatchRows: t.Cfg.BatchSize, EvalRows: evalChunk}
 }
 
 // ReadConfig returns the training configuration stored in a checkpoint.
@@ -112,6 +75,64 @@ func ReadConfig(ck *checkpoint.Checkpoint) (Config, error) {
 		return cfg, fmt.Errorf("checkpoint config: %w", err)
 	}
 	return cfg, nil
+}
+
+// Opened is a learner rebuilt from a checkpoint without data.
+type Opened struct {
+	Learner learn.Learner
+	Config  Config
+	Shape   learn.Shape
+}
+
+// Open rebuilds the learner saved in the checkpoint at path, without data: any rule's
+// checkpoint, through its registration. Each override ("key=value", as --set gives it)
+// changes the configuration before the learner is built, for options that only matter at
+// test time (e.g. forward-forward's prediction mode).
+func Open(eng *mat32.Engine, path string, overrides ...string) (*Opened, error) {
+	ck, err := checkpoint.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ReadConfig(ck)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, kv := range overrides {
+		if err := cfg.Set(kv); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var shape learn.Shape
+	raw, ok := ck.Meta(metaShape)
+	if !ok {
+		return nil, fmt.Errorf("%s: checkpoint has no %s metadata (written before checkpoints named their shape): resume it for one more epoch with copi train --resume, then evaluate the new checkpoint", path, metaShape)
+	}
+	if err := json.Unmarshal([]byte(raw), &shape); err != nil || shape.Inputs <= 0 || shape.Classes <= 0 || shape.BatchRows <= 0 {
+		return nil, fmt.Errorf("%s: checkpoint shape %q is not valid", path, raw)
+	}
+	shape.EvalRows = evalChunk
+	r, _ := learn.Lookup(cfg.Rule)
+	l, err := r.New(eng, cfg.Options, shape, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := l.Load(ck); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Opened{Learner: l, Config: cfg, Shape: shape}, nil
+}
+
+// Evaluate measures the opened learner on (x, y); the data must have the checkpoint's
+// width and classes.
+func (o *Opened) Evaluate(name string, x mat32.Matrix, y []uint8, classes int) (learn.Evaluation, error) {
+	if x.Cols != o.Shape.Inputs || classes != o.Shape.Classes {
+		return learn.Evaluation{}, fmt.Errorf("data %s has %d inputs and %d classes; the model was trained on %d inputs and %d classes",
+			name, x.Cols, classes, o.Shape.Inputs, o.Shape.Classes)
+	}
+	return Evaluate(o.Learner, x, y, mat32.New(evalChunk, o.Shape.Classes), make([]int, evalChunk)), nil
 }
 
 // Resume rebuilds a trainer from the checkpoint at path on the given data. With epochs > 0
@@ -140,21 +161,8 @@ func Resume(eng *mat32.Engine, path string, data *Data, epochs int) (*Trainer, e
 }
 
 func (t *Trainer) restore(ck *checkpoint.Checkpoint) error {
-	if err := LoadNetwork(ck, t.Net); err != nil {
+	if err := t.Learner.Load(ck); err != nil {
 		return err
-	}
-	for i, b := range t.Learner.Feedback {
-		if b.Data != nil {
-			if err := loadInto(ck, fmt.Sprintf("feedback.%d", i+1), b); err != nil {
-				return err
-			}
-		}
-	}
-	st := t.Learner.Optimizer().State()
-	for _, name := range sortedKeys(st) {
-		if err := loadInto(ck, "optimizer."+name, st[name]); err != nil {
-			return err
-		}
 	}
 	state, err := ck.Int64s(tensorState)
 	if err != nil {
@@ -168,12 +176,16 @@ func (t *Trainer) restore(ck *checkpoint.Checkpoint) error {
 		return fmt.Errorf("checkpoint training state has %d/%d values, want 6/2", len(state), len(times))
 	}
 	t.Pos = Position{Epoch: int(state[0]), Step: int(state[1])}
-	if t.Pos.Step < 0 || t.Pos.Step > t.StepsPerEpoch() || t.Pos.Epoch < 0 {
+	if t.Pos.Step < 0 || t.Pos.Step > t.StepsPerEpoch() || t.Pos.Epoch < 0 || state[2] < 0 {
 		return fmt.Errorf("checkpoint position epoch %d step %d does not fit %d steps per epoch", t.Pos.Epoch, t.Pos.Step, t.StepsPerEpoch())
 	}
-	t.Learner.SetSteps(state[2])
-	t.Learner.Optimizer().SetSteps(state[3])
-	t.running = runningStats{correct: state[4], count: state[5], loss: times[1]}
+	t.steps = state[2]
+	t.running = runningStats{correct: state[3], count: state[4], measured: state[5] != 0, loss: times[1]}
+	if _, ok := ck.Meta(metaShape); !ok {
+		// Written before the learner contract: epoch, step, learner steps, optimiser steps,
+		// correct, count.
+		t.running = runningStats{correct: state[4], count: state[5], measured: true, loss: times[1]}
+	}
 	t.seconds = times[0]
 	if raw, ok := ck.Meta(metaRecords); ok {
 		if err := json.Unmarshal([]byte(raw), &t.records); err != nil {
@@ -181,13 +193,4 @@ func (t *Trainer) restore(ck *checkpoint.Checkpoint) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]mat32.Matrix) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

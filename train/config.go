@@ -1,139 +1,357 @@
-// Package train runs copi's training loop: presets, configuration, epochs with evaluation,
-// metrics as JSON lines, checkpoints with exact resume, cancellation, and a guard that stops a
-// diverging run with a message naming the layer and step.
+// Package train runs copi's training loop for any learning rule registered with package
+// learn: configuration and presets, epochs with evaluation, metrics as JSON lines,
+// checkpoints with exact resume, cancellation, and a guard that stops a diverging run with a
+// message naming where and when.
 //
-// The loop follows the COPI reference schedule where the configuration asks for it: epoch 0
-// may update only the decorrelators (W frozen), the first epoch may run in file order, and the
-// data are reshuffled before every later epoch. Shuffles are drawn from a stream that depends
-// only on the seed and the epoch, so a run resumed from a checkpoint continues exactly as
-// an uninterrupted one would.
+// The loop knows nothing about a rule beyond the [learn.Learner] contract: it shuffles,
+// batches, evaluates, records and checkpoints. Shuffles are drawn from a stream that depends
+// only on the seed and the epoch, so a run resumed from a checkpoint continues exactly as an
+// uninterrupted one would. The first epoch may run in file order, as the COPI reference does.
 package train
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
-	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/nn"
-	"github.com/copi-learn/copi/optim"
-	"github.com/copi-learn/copi/rule"
+	"github.com/copi-learn/copi/learn"
 )
 
 // Config is everything that defines a training run, apart from the data and the thread
-// count. It is stored in every checkpoint.
+// count: the loop's common settings and the rule's own options. It is stored in every
+// checkpoint and metrics line.
+//
+// In YAML and JSON the common settings are top-level keys and the rule's options sit under
+// "options". Reading also accepts an option's key at the top level (the layout before
+// rules owned their options), so older configuration and study files keep working.
 type Config struct {
 	// Preset names the preset this configuration started from (informational).
-	Preset string `json:"preset,omitempty" yaml:"preset,omitempty"`
-	// Rule is the learning rule's name (see rule.Names).
-	Rule string `json:"rule" yaml:"rule"`
-
-	// Sizes lists the layer widths, input first.
-	Sizes []int `json:"sizes" yaml:"sizes"`
-	// Activation is the hidden nonlinearity: leaky-relu, relu, tanh, elu, sigmoid.
-	Activation string `json:"activation" yaml:"activation"`
-	// ActivationParam is leaky ReLU's slope (0.1 in the paper) or ELU's α.
-	ActivationParam float64 `json:"activation_param" yaml:"activation_param"`
-	// Bias gives every layer a bias (the paper's networks have none).
-	Bias bool `json:"bias" yaml:"bias"`
-
-	// Loss is mse (against the one-hot target, the paper's) or cross-entropy.
-	Loss string `json:"loss" yaml:"loss"`
-	// LossMultiplier m scales the output error (1000 in the COPI presets).
-	LossMultiplier float64 `json:"loss_multiplier" yaml:"loss_multiplier"`
-	// OutputDerivative applies the hidden nonlinearity's derivative to the output error
-	// although the output is linear: a quirk of the COPI reference code.
-	OutputDerivative bool `json:"output_derivative" yaml:"output_derivative"`
-	// Optimizer applies the weight updates.
-	Optimizer optim.Config `json:"optimizer" yaml:"optimizer"`
-	// Decorrelation configures the learned R (ignored by rules without R).
-	Decorrelation rule.DecorrelationConfig `json:"decorrelation" yaml:"decorrelation"`
-	// FeedbackInit draws FA/DFA feedback matrices: xavier-normal or uniform.
-	FeedbackInit string `json:"feedback_init,omitempty" yaml:"feedback_init,omitempty"`
-
+	Preset string
+	// Rule is the learning rule's registry name (see learn.Names).
+	Rule string
 	// BatchSize is the number of examples per step.
-	BatchSize int `json:"batch_size" yaml:"batch_size"`
-	// Epochs is the number of passes over the training data, counting the
-	// decorrelation-only ones.
-	Epochs int `json:"epochs" yaml:"epochs"`
-	// DecorOnlyEpochs is the number of initial epochs that update only R (the reference: 1).
-	DecorOnlyEpochs int `json:"decor_only_epochs" yaml:"decor_only_epochs"`
-	// ShuffleFirstEpoch shuffles before epoch 0 too; the reference runs it in file order.
-	ShuffleFirstEpoch bool `json:"shuffle_first_epoch" yaml:"shuffle_first_epoch"`
+	BatchSize int
+	// Epochs is the number of passes over the training data.
+	Epochs int
 	// EvalEvery is the evaluation interval as a fraction of an epoch (1 = every epoch,
-	// 0.1 = ten times per epoch, as the reference's high-density measures).
-	EvalEvery float64 `json:"eval_every" yaml:"eval_every"`
+	// 0.1 = ten times per epoch).
+	EvalEvery float64
 	// Validation holds out the last Validation training examples and evaluates on them
-	// instead of the test set (the reference's validation mode uses 10000).
-	Validation int `json:"validation,omitempty" yaml:"validation,omitempty"`
+	// instead of the test set.
+	Validation int
+	// ShuffleFirstEpoch shuffles before epoch 0 too; the COPI reference runs it in file
+	// order.
+	ShuffleFirstEpoch bool
 	// Seed drives initialisation, shuffling and every other random choice.
-	Seed uint64 `json:"seed" yaml:"seed"`
+	Seed uint64
+	// Options are the rule's own options: a pointer of the type the rule's registration
+	// returns (e.g. *credit.Options).
+	Options any
 }
 
-// Presets lists the names of the built-in configurations.
-func Presets() []string {
-	var names []string
-	for _, ds := range []string{"mnist", "cifar10"} {
-		for _, r := range presetRules {
-			names = append(names, ds+"/"+r)
+// commonKeys are the configuration's own keys, in the order they are written.
+var commonKeys = []string{"preset", "rule", "batch_size", "epochs", "eval_every", "validation", "shuffle_first_epoch", "seed"}
+
+// configDoc is the written form of a Config.
+type configDoc struct {
+	Preset            string  `json:"preset,omitempty" yaml:"preset,omitempty"`
+	Rule              string  `json:"rule" yaml:"rule"`
+	BatchSize         int     `json:"batch_size" yaml:"batch_size"`
+	Epochs            int     `json:"epochs" yaml:"epochs"`
+	EvalEvery         float64 `json:"eval_every" yaml:"eval_every"`
+	Validation        int     `json:"validation,omitempty" yaml:"validation,omitempty"`
+	ShuffleFirstEpoch bool    `json:"shuffle_first_epoch" yaml:"shuffle_first_epoch"`
+	Seed              uint64  `json:"seed" yaml:"seed"`
+	Options           any     `json:"options" yaml:"options"`
+}
+
+func (c Config) doc() configDoc {
+	return configDoc{c.Preset, c.Rule, c.BatchSize, c.Epochs, c.EvalEvery, c.Validation, c.ShuffleFirstEpoch, c.Seed, c.Options}
+}
+
+// MarshalJSON writes the common keys, then the rule's options under "options".
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.doc()) }
+
+// MarshalYAML writes the common keys, then the rule's options under "options".
+func (c Config) MarshalYAML() (any, error) { return c.doc(), nil }
+
+// UnmarshalJSON reads a configuration written by MarshalJSON (or in the older flat layout).
+func (c *Config) UnmarshalJSON(b []byte) error {
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	var fresh Config
+	if err := fresh.Apply(&n); err != nil {
+		return err
+	}
+	*c = fresh
+	return nil
+}
+
+// Clone returns a copy whose options are its own (changing one does not change the other).
+func (c Config) Clone() Config {
+	if c.Options == nil {
+		return c
+	}
+	r, err := learn.Lookup(c.Rule)
+	if err != nil {
+		return c
+	}
+	b, err := json.Marshal(c.Options)
+	if err != nil {
+		return c
+	}
+	o := r.Options()
+	if json.Unmarshal(b, o) != nil {
+		return c
+	}
+	c.Options = o
+	return c
+}
+
+// Apply sets the keys of a YAML (or JSON) mapping over c: "rule" first (switching to a rule
+// of another family resets the options to that rule's defaults; within a family they are
+// kept and adapted), then the common keys, then "options" and any option key given at the
+// top level. An unknown key, or a value of the wrong type, is an error naming the valid
+// keys.
+func (c *Config) Apply(n *yaml.Node) error {
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		n = n.Content[0]
+	}
+	if n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("configuration: want a mapping of keys to values, got %s", kindName(n))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "rule" {
+			var name string
+			if err := n.Content[i+1].Decode(&name); err != nil {
+				return fmt.Errorf("rule: %s", oneLine(err.Error()))
+			}
+			if err := c.SetRule(name); err != nil {
+				return err
+			}
 		}
 	}
-	return names
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		if key == "rule" {
+			continue
+		}
+		if err := c.applyKey(key, val); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-var presetRules = []string{"copi-bp", "copi-fa", "copi-dfa", "copi-bio", "decor-bp", "bp-adam", "bp-sgd"}
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("the value %q", n.Value)
+	}
+	return "something else"
+}
 
-// Preset returns a built-in configuration. The mnist/… presets use the paper's
-// 784-500×6-10 network, the cifar10/… presets its 3072-1000×4-10 network; both use batch 50,
-// leaky ReLU (slope 0.1), no biases, MSE against one-hot targets and the reference schedule
-// (epoch 0 decorrelation only, first epoch in file order). COPI and decorrelated BP use plain
-// SGD with η = 1e-3 and loss multiplier 1000; BP-Adam uses Adam with lr 1e-4, multiplier 1
-// and the reference's fixed bias correction, R = I.
-func Preset(name string) (Config, error) {
-	ds, r, ok := strings.Cut(name, "/")
-	if !ok {
-		return Config{}, fmt.Errorf("unknown preset %q (want one of %s)", name, strings.Join(Presets(), ", "))
+// SetRule switches the configuration to rule name (see [Config.Apply]).
+func (c *Config) SetRule(name string) error {
+	r, err := learn.Lookup(name)
+	if err != nil {
+		return err
 	}
-	c := Config{
-		Preset: name, Activation: "leaky-relu", ActivationParam: 0.1, Loss: "mse",
-		LossMultiplier: 1000, OutputDerivative: true, BatchSize: 50, Epochs: 100,
-		DecorOnlyEpochs: 1, EvalEvery: 1, Seed: 1,
-		Optimizer:     optim.Config{Name: "sgd", LR: 1e-3},
-		Decorrelation: rule.DecorrelationConfig{Variant: "default"},
+	fresh := r.Options()
+	if learn.SameFamily(c.Options, fresh) {
+		if r.Adapt != nil {
+			r.Adapt(c.Options)
+		}
+	} else {
+		c.Options = fresh
 	}
-	switch ds {
-	case "mnist":
-		c.Sizes = []int{784, 500, 500, 500, 500, 500, 500, 10}
-	case "cifar10":
-		c.Sizes = []int{3072, 1000, 1000, 1000, 1000, 10}
+	c.Rule = name
+	return nil
+}
+
+// applyKey sets one top-level key.
+func (c *Config) applyKey(key string, val *yaml.Node) error {
+	var dst any
+	switch key {
+	case "preset":
+		dst = &c.Preset
+	case "batch_size":
+		dst = &c.BatchSize
+	case "epochs":
+		dst = &c.Epochs
+	case "eval_every":
+		dst = &c.EvalEvery
+	case "validation":
+		dst = &c.Validation
+	case "shuffle_first_epoch":
+		dst = &c.ShuffleFirstEpoch
+	case "seed":
+		dst = &c.Seed
+	case "options":
+		if c.Options == nil {
+			return errors.New("configuration: options given before a rule: set rule first")
+		}
+		return decodeStrict(val, c.Options, "options")
 	default:
-		return Config{}, fmt.Errorf("unknown preset %q (want one of %s)", name, strings.Join(Presets(), ", "))
+		if c.Options != nil && hasKey(c.Options, key) {
+			m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map",
+				Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, val}}
+			return decodeStrict(m, c.Options, "options")
+		}
+		return fmt.Errorf("configuration: unknown key %q (valid keys: %s)", key, strings.Join(c.ValidKeys(), ", "))
 	}
-	switch r {
-	case "copi-bp", "copi-fa", "copi-dfa", "decor-bp":
-		c.Rule = r
-	case "copi-bio":
-		c.Rule = "copi-bp"
-		c.Decorrelation.Variant = "bio"
-	case "bp-adam":
-		c.Rule = "bp"
-		c.LossMultiplier = 1
-		c.Optimizer = optim.Config{Name: "adam", LR: 1e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection: "fixed"}
-		c.Decorrelation.Variant = "none"
-	case "bp-sgd":
-		c.Rule = "bp"
-		c.LossMultiplier = 1
-		c.Optimizer = optim.Config{Name: "sgd", LR: 1e-2}
-		c.Decorrelation.Variant = "none"
-	default:
-		return Config{}, fmt.Errorf("unknown preset %q (want one of %s)", name, strings.Join(Presets(), ", "))
+	if err := val.Decode(dst); err != nil {
+		return fmt.Errorf("configuration key %s: %s", key, oneLine(err.Error()))
 	}
-	return c, nil
+	return nil
+}
+
+// decodeStrict decodes a YAML node into dst, refusing unknown keys.
+func decodeStrict(n *yaml.Node, dst any, what string) error {
+	raw, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %s (valid keys: %s)", what, oneLine(err.Error()), strings.Join(optionKeys(dst, ""), ", "))
+	}
+	return nil
+}
+
+// oneLine joins a multi-line message (yaml lists several problems on separate lines).
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+// ValidKeys lists every key the configuration accepts: the common ones and the rule's
+// options (dotted for nested ones, e.g. optimizer.lr).
+func (c *Config) ValidKeys() []string {
+	keys := append([]string(nil), commonKeys...)
+	if c.Options != nil {
+		keys = append(keys, optionKeys(c.Options, "")...)
+	}
+	return keys
+}
+
+// yamlName returns a struct field's YAML key, or "" for fields not written.
+func yamlName(f reflect.StructField) string {
+	tag := f.Tag.Get("yaml")
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "-" || !f.IsExported() {
+		return ""
+	}
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}
+
+// optionKeys lists the YAML keys of the struct v points to, nested ones dotted.
+func optionKeys(v any, prefix string) []string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := yamlName(f)
+		if name == "" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			keys = append(keys, optionKeys(reflect.New(f.Type).Interface(), prefix+name+".")...)
+			continue
+		}
+		keys = append(keys, prefix+name)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// hasKey reports whether the options struct v points to has the top-level YAML key.
+func hasKey(v any, key string) bool {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if yamlName(t.Field(i)) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Set applies one "key=value" override, as `--set` gives it: the key is a common key or an
+// option (nested ones dotted, e.g. optimizer.lr or options.optimizer.lr), the value is
+// YAML (a number, a word, a list such as [784,100,10], or a mapping).
+func (c *Config) Set(kv string) error {
+	key, value, ok := strings.Cut(kv, "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return fmt.Errorf("--set %q: want key=value, e.g. --set optimizer.lr=1e-3 (valid keys: %s)", kv, strings.Join(c.ValidKeys(), ", "))
+	}
+	var v yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+		return fmt.Errorf("--set %s: the value %q is not valid YAML: %s", key, value, oneLine(err.Error()))
+	}
+	val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""}
+	if len(v.Content) > 0 {
+		val = v.Content[0]
+	}
+	parts := strings.Split(strings.TrimPrefix(key, "options."), ".")
+	if !strings.HasPrefix(key, "options.") && len(parts) == 1 && contains(commonKeys, key) {
+		return c.Apply(mapping(key, val))
+	}
+	if c.Options == nil || !contains(optionKeys(c.Options, ""), strings.Join(parts, ".")) && !hasKey(c.Options, parts[0]) {
+		return fmt.Errorf("--set %s: unknown key (valid keys: %s)", key, strings.Join(c.ValidKeys(), ", "))
+	}
+	for i := len(parts) - 1; i >= 1; i-- {
+		val = mapping(parts[i], val)
+	}
+	return c.Apply(mapping("options", mapping(parts[0], val)))
+}
+
+func mapping(key string, val *yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map",
+		Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, val}}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadConfigFile reads a YAML or JSON configuration file over base: keys present in the file
@@ -143,75 +361,43 @@ func LoadConfigFile(path string, base Config) (Config, error) {
 	if err != nil {
 		return base, fmt.Errorf("config: %w", err)
 	}
-	c := base
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&c)
-	default:
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		err = dec.Decode(&c)
+	var n yaml.Node
+	if err := yaml.Unmarshal(raw, &n); err != nil {
+		return base, fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
 	}
-	if err != nil {
-		// yaml.v3 lists several problems on separate lines; keep the error to one line.
-		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-		return base, fmt.Errorf("config %s: %s", path, msg)
+	c := base.Clone()
+	if err := c.Apply(&n); err != nil {
+		return base, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Validate checks the configuration for values that cannot run.
+// Validate checks the configuration for values that cannot run: the loop's settings and,
+// through learn.Validator, the rule's options.
 func (c Config) Validate() error {
-	if _, err := c.netConfig(); err != nil {
+	r, err := learn.Lookup(c.Rule)
+	if err != nil {
 		return err
 	}
-	if _, err := c.ruleConfig(); err != nil {
-		return err
+	if c.Options == nil || !learn.SameFamily(c.Options, r.Options()) {
+		return fmt.Errorf("rule %s: options of type %T, want %T", c.Rule, c.Options, r.Options())
 	}
-	if c.BatchSize <= 0 {
-		return fmt.Errorf("batch size %d must be positive", c.BatchSize)
+	if c.BatchSize <= 0 || c.BatchSize > 1<<20 {
+		return fmt.Errorf("batch size %d must be between 1 and %d", c.BatchSize, 1<<20)
 	}
-	if c.Epochs < 0 || c.DecorOnlyEpochs < 0 {
-		return fmt.Errorf("epochs %d and decorrelation-only epochs %d must not be negative", c.Epochs, c.DecorOnlyEpochs)
+	if c.Epochs < 0 || c.Epochs > 1_000_000 {
+		return fmt.Errorf("epochs %d must be between 0 and 1000000", c.Epochs)
 	}
-	if c.EvalEvery <= 0 || c.EvalEvery > 1 {
+	if math.IsNaN(c.EvalEvery) || c.EvalEvery <= 0 || c.EvalEvery > 1 {
 		return fmt.Errorf("eval-every %v must be in (0, 1] epochs", c.EvalEvery)
 	}
 	if c.Validation < 0 {
 		return fmt.Errorf("validation size %d must not be negative", c.Validation)
 	}
+	if v, ok := c.Options.(learn.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("rule %s: %w", c.Rule, err)
+		}
+	}
 	return nil
-}
-
-func (c Config) netConfig() (nn.Config, error) {
-	f, err := mat32.ParseFunc(c.Activation)
-	if err != nil {
-		return nn.Config{}, err
-	}
-	rc := rule.Config{Decorrelation: c.Decorrelation}
-	if err := rc.ForName(c.Rule); err != nil {
-		return nn.Config{}, err
-	}
-	nc := nn.Config{Sizes: c.Sizes, Hidden: f, HiddenParam: float32(c.ActivationParam), Bias: c.Bias,
-		Decorrelate: rc.Decorrelates()}
-	return nc, nc.Validate()
-}
-
-func (c Config) ruleConfig() (rule.Config, error) {
-	loss, err := nn.ParseLoss(c.Loss)
-	if err != nil {
-		return rule.Config{}, err
-	}
-	rc := rule.Config{Decorrelation: c.Decorrelation, Optimizer: c.Optimizer, Loss: loss,
-		LossMultiplier: c.LossMultiplier, OutputDerivative: c.OutputDerivative,
-		FeedbackInit: c.FeedbackInit, Seed: c.Seed}
-	if err := rc.ForName(c.Rule); err != nil {
-		return rule.Config{}, err
-	}
-	if _, err := optim.New(c.Optimizer); err != nil {
-		return rule.Config{}, err
-	}
-	return rc, nil
 }

@@ -10,9 +10,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/nn"
-	"github.com/copi-learn/copi/rule"
 )
 
 // Data is a labelled dataset in memory: inputs as rows, labels as class indices.
@@ -24,20 +23,18 @@ type Data struct {
 	Classes       int
 }
 
-// Check reports whether the data fit a network with the given input and output sizes.
-func (d *Data) Check(in, out int) error {
+// Check reports whether the data are consistent: as many labels as inputs, test inputs as
+// wide as training inputs, labels below Classes.
+func (d *Data) Check() error {
 	if d.TrainX.Rows != len(d.TrainY) || d.TestX.Rows != len(d.TestY) {
 		return fmt.Errorf("data %s: %d training inputs with %d labels, %d test inputs with %d labels",
 			d.Name, d.TrainX.Rows, len(d.TrainY), d.TestX.Rows, len(d.TestY))
 	}
-	if d.TrainX.Cols != in {
-		return fmt.Errorf("data %s has %d inputs per example, the network expects %d", d.Name, d.TrainX.Cols, in)
+	if d.TestX.Rows > 0 && d.TestX.Cols != d.TrainX.Cols {
+		return fmt.Errorf("data %s: test inputs have %d columns, training inputs %d", d.Name, d.TestX.Cols, d.TrainX.Cols)
 	}
-	if d.TestX.Rows > 0 && d.TestX.Cols != in {
-		return fmt.Errorf("data %s: test inputs have %d columns, training inputs %d", d.Name, d.TestX.Cols, in)
-	}
-	if d.Classes > out {
-		return fmt.Errorf("data %s has %d classes, the network has %d outputs", d.Name, d.Classes, out)
+	if d.Classes < 1 || d.Classes > 256 {
+		return fmt.Errorf("data %s: %d classes, want 1 to 256", d.Name, d.Classes)
 	}
 	return nil
 }
@@ -57,7 +54,8 @@ func (d *Data) HoldOut(n int) (*Data, error) {
 	}, nil
 }
 
-// Record is one evaluation, written as one JSON line to the metrics file.
+// Record is one evaluation, written as one JSON line to the metrics file: the fields every
+// rule has, then the per-layer series and scalars the rule's probe and evaluation report.
 // Accuracies are fractions in [0, 1].
 type Record struct {
 	Run     string `json:"run,omitempty"`
@@ -65,8 +63,7 @@ type Record struct {
 	Preset  string `json:"preset,omitempty"`
 	Dataset string `json:"dataset"`
 	Seed    uint64 `json:"seed"`
-	// Epoch is the epoch this evaluation falls in, counted from 0 (epoch 0 is the first pass
-	// over the data, decorrelation only in the reference schedule).
+	// Epoch is the epoch this evaluation falls in, counted from 0.
 	Epoch int `json:"epoch"`
 	// EpochFraction is how far through that epoch the evaluation was taken (1 at its end).
 	EpochFraction float64 `json:"epoch_fraction"`
@@ -79,23 +76,15 @@ type Record struct {
 	TrainAcc  float64 `json:"train_acc"`
 	TestLoss  float64 `json:"test_loss"`
 	TestAcc   float64 `json:"test_acc"`
-	// Decorrelation is the mean over layers of the mean absolute off-diagonal normalised
-	// second moment of each layer's (decorrelated) input, on 1000 training examples.
-	Decorrelation         float64   `json:"decorrelation"`
-	DecorrelationPerLayer []float64 `json:"decorrelation_per_layer"`
-	// UpdateAngleDeg is, per layer, the angle in degrees between the weight change the rule
-	// would make and the negative gradient of the loss, on the first BatchSize training
-	// examples (see rule.Alignment for exactly what is compared).
-	UpdateAngleDeg []float64 `json:"update_angle_deg"`
-	// FeedbackAngleDeg is, per hidden layer, the angle in degrees between the feedback matrix
-	// that carries credit to it and the forward matrix it stands in for (W_{l+1}ᵀ for FA and
-	// sign symmetry, the product of the forward weights above for DFA); absent for rules
-	// without feedback matrices.
-	FeedbackAngleDeg []float64 `json:"feedback_angle_deg,omitempty"`
-	// FeedbackNormRatio is, per hidden layer, ‖B‖/‖M‖ for the same pairs.
-	FeedbackNormRatio []float64 `json:"feedback_norm_ratio,omitempty"`
 	// Seconds is the training time so far, evaluations excluded.
 	Seconds float64 `json:"seconds"`
+	// Layers holds the rule's per-layer series by name, one value per layer (e.g. the COPI
+	// family's "update_angle_deg": the angle between each layer's update and the negative
+	// gradient; forward-forward's "goodness_pos").
+	Layers map[string][]float64 `json:"layers,omitempty"`
+	// Scalars holds the rule's other measurements by name (e.g. "decorrelation", or
+	// forward-forward's "acc_goodness" and "acc_softmax").
+	Scalars map[string]float64 `json:"scalars,omitempty"`
 }
 
 // Progress is reported after every training step.
@@ -124,24 +113,21 @@ type Options struct {
 	EvalAtStart bool
 }
 
-// Trainer holds a network, its learning rule, the data and the position in the schedule.
+// Trainer holds a learner, the data and the position in the schedule.
 type Trainer struct {
 	Cfg     Config
 	Data    *Data
-	Net     *nn.MLP
-	Learner *rule.Learner
+	Learner learn.Learner
 
-	eng       *mat32.Engine
-	evalTrace *nn.Trace
-	probe     *rule.AlignmentProbe
-	scratchNN mat32.Matrix
-	argmax    []int
-	batchX    mat32.Matrix
-	batchY    []uint8
-	perm      []int32
+	eng    *mat32.Engine
+	batch  learn.Batch
+	perm   []int32
+	scores mat32.Matrix
+	argmax []int
 
-	// Position: the next step to run is step Pos.Step of epoch Pos.Epoch.
+	// Pos is the position: the next step to run is step Pos.Step of epoch Pos.Epoch.
 	Pos            Position
+	steps          int64
 	seconds        float64
 	running        runningStats
 	records        []Record
@@ -154,64 +140,67 @@ type Position struct {
 }
 
 type runningStats struct {
-	loss    float64
-	correct int64
-	count   int64
+	loss           float64
+	correct, count int64
+	measured       bool // some step counted its correct examples
 }
 
+// evalChunk is the largest number of rows the learner is asked to predict at once, and the
+// number of training examples its probe sees.
 const evalChunk = 1000
 
-// NewTrainer builds the network and learner that cfg describes, initialised from cfg.Seed.
+// NewTrainer builds the learner that cfg describes for the data, initialised from cfg.Seed.
 func NewTrainer(eng *mat32.Engine, cfg Config, data *Data) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	nc, _ := cfg.netConfig()
-	rc, _ := cfg.ruleConfig()
-	if err := data.Check(nc.Sizes[0], nc.Sizes[len(nc.Sizes)-1]); err != nil {
-		if cfg.Preset != "" {
-			return nil, fmt.Errorf("preset %s: %w", cfg.Preset, err)
-		}
+	if err := data.Check(); err != nil {
 		return nil, err
 	}
 	if data.TrainX.Rows < cfg.BatchSize {
 		return nil, fmt.Errorf("data %s has %d training examples, fewer than one batch of %d",
 			data.Name, data.TrainX.Rows, cfg.BatchSize)
 	}
-	net, err := nn.New(nc, rand.New(rand.NewPCG(cfg.Seed, 1)))
+	cfg = cfg.Clone()
+	r, _ := learn.Lookup(cfg.Rule)
+	shape := learn.Shape{Inputs: data.TrainX.Cols, Classes: data.Classes, BatchRows: cfg.BatchSize, EvalRows: evalChunk}
+	l, err := r.New(eng, cfg.Options, shape, cfg.Seed)
 	if err != nil {
-		return nil, err
-	}
-	learner, err := rule.NewLearner(eng, net, rc, cfg.BatchSize, rand.New(rand.NewPCG(cfg.Seed, 2)))
-	if err != nil {
-		return nil, err
-	}
-	maxIn := 0
-	for _, s := range nc.Sizes[:len(nc.Sizes)-1] {
-		maxIn = max(maxIn, s)
+		if cfg.Preset != "" {
+			return nil, fmt.Errorf("preset %s on %s: %w", cfg.Preset, data.Name, err)
+		}
+		return nil, fmt.Errorf("%s: %w", data.Name, err)
 	}
 	t := &Trainer{
-		Cfg: cfg, Data: data, Net: net, Learner: learner, eng: eng,
-		evalTrace: net.NewTrace(evalChunk),
-		probe:     rule.NewAlignmentProbe(learner),
-		scratchNN: mat32.New(maxIn, maxIn),
-		argmax:    make([]int, max(evalChunk, cfg.BatchSize)),
-		batchX:    mat32.New(cfg.BatchSize, nc.Sizes[0]),
-		batchY:    make([]uint8, cfg.BatchSize),
-		perm:      make([]int32, data.TrainX.Rows),
+		Cfg: cfg, Data: data, Learner: l, eng: eng,
+		batch:  learn.Batch{X: mat32.New(cfg.BatchSize, data.TrainX.Cols), Labels: make([]uint8, cfg.BatchSize)},
+		perm:   make([]int32, data.TrainX.Rows),
+		scores: mat32.New(evalChunk, data.Classes),
+		argmax: make([]int, evalChunk),
 	}
 	return t, nil
 }
 
 // StepsPerEpoch is the number of full batches in the training set; the remainder is
-// dropped, as in the reference.
+// dropped, as in the COPI reference.
 func (t *Trainer) StepsPerEpoch() int { return t.Data.TrainX.Rows / t.Cfg.BatchSize }
+
+// Steps returns the number of training steps taken.
+func (t *Trainer) Steps() int64 { return t.steps }
 
 // Records returns the evaluations made so far.
 func (t *Trainer) Records() []Record { return t.records }
 
 // Seconds returns the training time so far, evaluations excluded.
 func (t *Trainer) Seconds() float64 { return t.seconds }
+
+// Describe summarises the learner in one line (its own words when it has them).
+func (t *Trainer) Describe() string {
+	if d, ok := t.Learner.(learn.Describer); ok {
+		return d.Describe()
+	}
+	return "rule " + t.Cfg.Rule
+}
 
 // shuffle sets t.perm to epoch's order: file order for epoch 0 unless ShuffleFirstEpoch,
 // otherwise a permutation drawn from a stream that depends only on the seed and the epoch.
@@ -249,6 +238,12 @@ func (e *DivergenceError) Error() string {
 	return msg
 }
 
+// at returns the learner's view of the current position.
+func (t *Trainer) at() learn.At {
+	return learn.At{Epoch: t.Pos.Epoch, Epochs: t.Cfg.Epochs, Step: t.Pos.Step,
+		StepsPerEpoch: t.StepsPerEpoch(), Global: t.steps}
+}
+
 // Run trains from the current position to the end of cfg.Epochs, evaluating at the
 // configured interval. On cancellation it writes a checkpoint (if a path is set) at the
 // current position and returns the context's error.
@@ -272,7 +267,7 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 		}
 		return nil
 	}
-	if opt.EvalAtStart && t.Pos == (Position{}) && t.Learner.Steps() == 0 && t.Cfg.Epochs > 0 {
+	if opt.EvalAtStart && t.Pos == (Position{}) && t.steps == 0 && t.Cfg.Epochs > 0 {
 		if err := emit(0); err != nil {
 			return err
 		}
@@ -280,12 +275,11 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 	for t.Pos.Epoch < t.Cfg.Epochs {
 		epoch := t.Pos.Epoch
 		t.shuffle(epoch)
-		phase := rule.Phase{UpdateW: epoch >= t.Cfg.DecorOnlyEpochs, UpdateR: true}
 		start := time.Now()
 		for t.Pos.Step < spe {
 			if err := ctx.Err(); err != nil {
 				t.seconds += time.Since(start).Seconds()
-				if opt.CheckpointPath != "" && t.Learner.FirstNonFinite() == "" {
+				if opt.CheckpointPath != "" && t.Learner.NonFinite() == "" {
 					if werr := t.SaveCheckpoint(opt.CheckpointPath); werr != nil {
 						return errors.Join(err, werr)
 					}
@@ -294,15 +288,16 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 			}
 			s := t.Pos.Step
 			t.gather(s)
-			loss := t.Learner.Step(t.batchX, t.batchY, phase)
+			loss, correct := t.Learner.Step(t.batch, t.at())
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				where := t.Learner.FirstNonFinite()
+				where := t.Learner.NonFinite()
 				if where == "" {
-					where = "the network output"
+					where = "the loss"
 				}
-				return &DivergenceError{Epoch: epoch, Step: s, GlobalStep: t.Learner.Steps(), Where: where, Checkpoint: t.lastCheckpoint}
+				return &DivergenceError{Epoch: epoch, Step: s, GlobalStep: t.steps, Where: where, Checkpoint: t.lastCheckpoint}
 			}
-			t.account(loss)
+			t.steps++
+			t.account(loss, correct)
 			t.Pos.Step++
 			if opt.OnStep != nil {
 				opt.OnStep(Progress{Epoch: epoch, Epochs: t.Cfg.Epochs, Step: t.Pos.Step, StepsPerEpoch: spe, Loss: loss})
@@ -318,8 +313,8 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 		t.seconds += time.Since(start).Seconds()
 		t.Pos = Position{Epoch: epoch + 1}
 		if opt.CheckpointPath != "" {
-			if where := t.Learner.FirstNonFinite(); where != "" {
-				return &DivergenceError{Epoch: epoch, Step: spe - 1, GlobalStep: t.Learner.Steps(), Where: where, Checkpoint: t.lastCheckpoint}
+			if where := t.Learner.NonFinite(); where != "" {
+				return &DivergenceError{Epoch: epoch, Step: spe - 1, GlobalStep: t.steps, Where: where, Checkpoint: t.lastCheckpoint}
 			}
 			if err := t.SaveCheckpoint(opt.CheckpointPath); err != nil {
 				return err
@@ -334,90 +329,78 @@ func (t *Trainer) gather(s int) {
 	b := t.Cfg.BatchSize
 	for i := 0; i < b; i++ {
 		src := int(t.perm[s*b+i])
-		copy(t.batchX.Row(i), t.Data.TrainX.Row(src))
-		t.batchY[i] = t.Data.TrainY[src]
+		copy(t.batch.X.Row(i), t.Data.TrainX.Row(src))
+		t.batch.Labels[i] = t.Data.TrainY[src]
 	}
 }
 
 // account adds the last step's batch loss and accuracy to the running training statistics.
-func (t *Trainer) account(loss float64) {
-	out := t.Learner.Trace().Output()
-	am := t.argmax[:out.Rows]
-	mat32.ArgmaxRows(am, out)
-	for i, k := range am {
-		if k == int(t.batchY[i]) {
-			t.running.correct++
-		}
+func (t *Trainer) account(loss float64, correct int) {
+	n := int64(t.Cfg.BatchSize)
+	if correct >= 0 {
+		t.running.correct += int64(correct)
+		t.running.measured = true
 	}
-	t.running.loss += loss * float64(out.Rows)
-	t.running.count += int64(out.Rows)
+	t.running.loss += loss * float64(n)
+	t.running.count += n
 }
 
-// evaluate measures the test set, the decorrelation and the alignment with backprop, and
-// resets the running statistics.
+// evaluate measures the test set and the learner's probe, and resets the running
+// statistics.
 func (t *Trainer) evaluate(label string, frac float64) Record {
 	rec := Record{Run: label, Rule: t.Cfg.Rule, Preset: t.Cfg.Preset, Dataset: t.Data.Name, Seed: t.Cfg.Seed,
-		Epoch: t.Pos.Epoch, EpochFraction: frac, Step: t.Learner.Steps(), Seconds: t.seconds}
+		Epoch: t.Pos.Epoch, EpochFraction: frac, Step: t.steps, Seconds: t.seconds}
 	if t.running.count > 0 {
 		rec.TrainLoss = t.running.loss / float64(t.running.count)
-		rec.TrainAcc = float64(t.running.correct) / float64(t.running.count)
+		if t.running.measured {
+			rec.TrainAcc = float64(t.running.correct) / float64(t.running.count)
+		}
 	}
 	t.running = runningStats{}
-	rec.TestLoss, rec.TestAcc = t.Evaluate(t.Data.TestX, t.Data.TestY)
-	rec.DecorrelationPerLayer = t.DecorrelationPerLayer()
-	for _, d := range rec.DecorrelationPerLayer {
-		rec.Decorrelation += d / float64(len(rec.DecorrelationPerLayer))
+	ev := t.Evaluate(t.Data.TestX, t.Data.TestY)
+	rec.TestLoss, rec.TestAcc = ev.Loss, ev.Acc
+	if p, ok := t.Learner.(learn.Prober); ok {
+		n := min(evalChunk, t.Data.TrainX.Rows)
+		pr := p.Probe(learn.Batch{X: t.Data.TrainX.Slice(0, n, 0, t.Data.TrainX.Cols), Labels: t.Data.TrainY[:n]})
+		rec.Layers, rec.Scalars = pr.Layers, pr.Scalars
 	}
-	al := t.Alignment()
-	rec.UpdateAngleDeg, rec.FeedbackAngleDeg, rec.FeedbackNormRatio = al.UpdateAngleDeg, al.FeedbackAngleDeg, al.FeedbackNormRatio
+	for k, v := range ev.Scalars {
+		if rec.Scalars == nil {
+			rec.Scalars = map[string]float64{}
+		}
+		rec.Scalars[k] = v
+	}
 	t.records = append(t.records, rec)
 	return rec
 }
 
-// Evaluate returns the mean loss and the accuracy of the network on (x, y).
-func (t *Trainer) Evaluate(x mat32.Matrix, y []uint8) (loss, acc float64) {
-	return Evaluate(t.eng, t.Net, t.evalTrace, t.Learner.Cfg.Loss, x, y, t.argmax)
+// Evaluate measures the learner on (x, y): through its own Evaluate when it has one, else
+// the accuracy of its predictions (and no loss).
+func (t *Trainer) Evaluate(x mat32.Matrix, y []uint8) learn.Evaluation {
+	return Evaluate(t.Learner, x, y, t.scores, t.argmax)
 }
 
-// Evaluate returns the mean loss and the accuracy of net on (x, y), running it in chunks of
-// tr.Cap rows; argmax is scratch of at least tr.Cap entries.
-func Evaluate(e *mat32.Engine, net *nn.MLP, tr *nn.Trace, lossFn nn.Loss, x mat32.Matrix, y []uint8, argmax []int) (loss, acc float64) {
-	if x.Rows == 0 {
-		return 0, 0
+// Evaluate measures l on (x, y): through l's own Evaluate when it has one, else the accuracy
+// of its predictions in chunks of scores.Rows rows (argmax is scratch of as many entries).
+func Evaluate(l learn.Learner, x mat32.Matrix, y []uint8, scores mat32.Matrix, argmax []int) learn.Evaluation {
+	if e, ok := l.(learn.Evaluator); ok {
+		return e.Evaluate(x, y)
 	}
-	var correct int
-	for i := 0; i < x.Rows; i += tr.Cap {
-		j := min(i+tr.Cap, x.Rows)
-		net.Forward(e, x.Slice(i, j, 0, x.Cols), tr)
-		out := tr.Output()
-		loss += lossFn.Value(out, y[i:j]) * float64(j-i)
+	if x.Rows == 0 {
+		return learn.Evaluation{}
+	}
+	correct := 0
+	for i := 0; i < x.Rows; i += scores.Rows {
+		j := min(i+scores.Rows, x.Rows)
+		s := scores.Slice(0, j-i, 0, scores.Cols)
+		l.Predict(x.Slice(i, j, 0, x.Cols), s)
 		am := argmax[:j-i]
-		mat32.ArgmaxRows(am, out)
+		mat32.ArgmaxRows(am, s)
 		for k, c := range am {
 			if c == int(y[i+k]) {
 				correct++
 			}
 		}
 	}
-	return loss / float64(x.Rows), float64(correct) / float64(x.Rows)
-}
-
-// Alignment measures the rule's alignment with backprop (see rule.Alignment) on one fixed
-// batch: the first BatchSize training examples. It changes no parameter.
-func (t *Trainer) Alignment() rule.Alignment {
-	n := t.Cfg.BatchSize
-	return t.probe.Measure(t.Data.TrainX.Slice(0, n, 0, t.Data.TrainX.Cols), t.Data.TrainY[:n])
-}
-
-// DecorrelationPerLayer measures, for every layer, how correlated its (decorrelated) input is
-// on the first 1000 training examples (see rule.DecorrelationMeasure).
-func (t *Trainer) DecorrelationPerLayer() []float64 {
-	n := min(evalChunk, t.Data.TrainX.Rows)
-	t.Net.Forward(t.eng, t.Data.TrainX.Slice(0, n, 0, t.Data.TrainX.Cols), t.evalTrace)
-	out := make([]float64, len(t.Net.Layers))
-	for l, layer := range t.Net.Layers {
-		x := t.evalTrace.X[l]
-		out[l] = rule.DecorrelationMeasure(t.eng, x, t.scratchNN.Slice(0, layer.In, 0, layer.In))
-	}
-	return out
+	return learn.Evaluation{Acc: float64(correct) / float64(x.Rows)}
 }

@@ -9,14 +9,21 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/copi-learn/copi/checkpoint"
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/optim"
-	"github.com/copi-learn/copi/rule"
+	"github.com/copi-learn/copi/rule/credit"
 )
+
+// opts returns the credit family's options of a configuration.
+func opts(c Config) *credit.Options { return c.Options.(*credit.Options) }
+
+// model returns the trainer's credit-family learner.
+func model(t *Trainer) *credit.Model { return t.Learner.(*credit.Model) }
 
 // toyData is a learnable 3-class problem: class k's inputs are noisy copies of a prototype.
 func toyData(n, dim int, seed uint64) *Data {
@@ -49,17 +56,20 @@ func toyConfig(ruleName string) Config {
 		panic(err)
 	}
 	c.Preset = ""
-	c.Rule = ruleName
-	c.Sizes = []int{20, 16, 16, 3}
+	if err := c.SetRule(ruleName); err != nil {
+		panic(err)
+	}
+	o := opts(c)
+	o.Sizes = []int{20, 16, 16, 3}
 	c.BatchSize = 10
 	c.Epochs = 4
 	c.EvalEvery = 0.5
-	c.Optimizer.LR = 1e-3
-	c.Decorrelation.LR = 1e-2
+	o.Optimizer.LR = 1e-3
+	o.Decorrelation.LR = 1e-2
 	if ruleName == "bp" || ruleName == "brsf" || ruleName == "frsf" { // gradient rules: Adam, m = 1
-		c.Decorrelation.Variant = "none"
-		c.LossMultiplier = 1
-		c.Optimizer = optim.Config{Name: "adam", LR: 1e-2, BiasCorrection: "fixed"}
+		o.Decorrelation.Variant = "none"
+		o.LossMultiplier = 1
+		o.Optimizer = optim.Config{Name: "adam", LR: 1e-2, BiasCorrection: "fixed"}
 	}
 	return c
 }
@@ -76,11 +86,12 @@ func newEngine(t *testing.T, threads int) *mat32.Engine {
 
 func paramsBytes(t *Trainer) []byte {
 	var b bytes.Buffer
-	for _, l := range t.Net.Layers {
+	m := model(t)
+	for _, l := range m.Net.Layers {
 		json.NewEncoder(&b).Encode(l.W.Data)
 		json.NewEncoder(&b).Encode(l.R.Data)
 	}
-	st := t.Learner.Optimizer().State()
+	st := m.Learner.Optimizer().State()
 	for _, k := range sortedKeys(st) {
 		json.NewEncoder(&b).Encode(st[k].Data)
 	}
@@ -105,8 +116,8 @@ func TestTrainingLearnsAndDecorrelates(t *testing.T) {
 			if last.TestAcc < 0.9 {
 				t.Errorf("test accuracy %.3f after training, want ≥ 0.9", last.TestAcc)
 			}
-			if r == "copi-bp" && !(last.Decorrelation < recs[0].Decorrelation*0.8) {
-				t.Errorf("decorrelation measure %.4f → %.4f did not fall", recs[0].Decorrelation, last.Decorrelation)
+			if d0, d1 := recs[0].Scalars["decorrelation"], last.Scalars["decorrelation"]; r == "copi-bp" && !(d1 < d0*0.8) {
+				t.Errorf("decorrelation measure %.4f → %.4f did not fall", d0, d1)
 			}
 			if recs[0].Epoch != 0 || recs[1].Epoch != 0 || recs[1].EpochFraction != 1 || last.Epoch != 3 {
 				t.Errorf("epochs numbered wrongly: %+v … %+v", recs[0], last)
@@ -122,15 +133,15 @@ func TestEpochZeroOnlyDecorrelates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w0 := tr.Net.Layers[1].W.Clone()
-	r0 := tr.Net.Layers[1].R.Clone()
+	w0 := model(tr).Net.Layers[1].W.Clone()
+	r0 := model(tr).Net.Layers[1].R.Clone()
 	if err := tr.Run(context.Background(), Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(f32bytes(w0.Data), f32bytes(tr.Net.Layers[1].W.Data)) {
+	if !bytes.Equal(f32bytes(w0.Data), f32bytes(model(tr).Net.Layers[1].W.Data)) {
 		t.Error("W changed during the decorrelation-only epoch 0")
 	}
-	if bytes.Equal(f32bytes(r0.Data), f32bytes(tr.Net.Layers[1].R.Data)) {
+	if bytes.Equal(f32bytes(r0.Data), f32bytes(model(tr).Net.Layers[1].R.Data)) {
 		t.Error("R did not change during epoch 0")
 	}
 }
@@ -217,7 +228,7 @@ func stripSeconds(b []byte) string {
 
 func TestDivergenceStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
 	cfg := toyConfig("copi-bp")
-	cfg.DecorOnlyEpochs = 0
+	opts(cfg).DecorOnlyEpochs = 0
 	cfg.Epochs = 6
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "run.ckpt")
@@ -228,7 +239,7 @@ func TestDivergenceStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
 	// One good epoch, then a learning rate far too high.
 	err = tr.Run(context.Background(), Options{CheckpointPath: ck, OnStep: func(p Progress) {
 		if p.Epoch == 1 && p.Step == 1 {
-			tr.Learner.Cfg.Optimizer.LR = 1e6
+			model(tr).Learner.Cfg.Optimizer.LR = 1e6
 		}
 	}})
 	var div *DivergenceError
@@ -269,10 +280,16 @@ func TestMetricsAreJSONLines(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("line %d is not JSON: %v", lines+1, err)
 		}
-		for _, k := range []string{"epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "decorrelation", "run", "rule", "update_angle_deg"} {
+		for _, k := range []string{"epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "run", "rule", "layers", "scalars"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("line %d lacks %q", lines+1, k)
 			}
+		}
+		if _, ok := m["layers"].(map[string]any)["update_angle_deg"]; !ok {
+			t.Errorf("line %d lacks layers.update_angle_deg", lines+1)
+		}
+		if _, ok := m["scalars"].(map[string]any)["decorrelation"]; !ok {
+			t.Errorf("line %d lacks scalars.decorrelation", lines+1)
 		}
 		lines++
 	}
@@ -298,7 +315,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	os.WriteFile(p, []byte("rule: copi-fa\nbatch_size: 7\ndecorrelation: {variant: bio}\n"), 0o644)
 	c, err := LoadConfigFile(p, cfg)
-	if err != nil || c.Rule != "copi-fa" || c.BatchSize != 7 || c.Decorrelation.Variant != "bio" || c.Sizes[0] != 3072 {
+	if err != nil || c.Rule != "copi-fa" || c.BatchSize != 7 || opts(c).Decorrelation.Variant != "bio" || opts(c).Sizes[0] != 3072 {
 		t.Errorf("config file over preset: %+v, %v", c, err)
 	}
 	bad := toyConfig("copi-bp")
@@ -319,13 +336,13 @@ func TestPresetsBuild(t *testing.T) {
 		}
 	}
 	c, _ := Preset("mnist/bp-adam")
-	if c.Optimizer.Name != "adam" || c.Optimizer.LR != 1e-4 || c.LossMultiplier != 1 || c.Decorrelation.Variant != "none" {
-		t.Errorf("bp-adam preset: %+v", c)
+	if o := opts(c); o.Optimizer.Name != "adam" || o.Optimizer.LR != 1e-4 || o.LossMultiplier != 1 || o.Decorrelation.Variant != "none" {
+		t.Errorf("bp-adam preset: %+v", o)
 	}
 	c, _ = Preset("mnist/copi-bio")
-	rc, _ := c.ruleConfig()
-	if rc.Update != rule.COPI || c.Decorrelation.Variant != "bio" {
-		t.Errorf("copi-bio preset: %+v", c)
+	rc, _ := opts(c).RuleConfig(c.Rule)
+	if rc.Update != credit.COPI || opts(c).Decorrelation.Variant != "bio" {
+		t.Errorf("copi-bio preset: %+v", opts(c))
 	}
 }
 
@@ -338,9 +355,11 @@ func TestAlignmentMetrics(t *testing.T) {
 	for _, r := range []string{"fa", "bp"} {
 		t.Run(r, func(t *testing.T) {
 			cfg := toyConfig("bp")
-			cfg.Rule = r
-			cfg.OutputDerivative = false // the quirk makes even bp's update differ from the gradient
-			cfg.Loss = "cross-entropy"
+			if err := cfg.SetRule(r); err != nil {
+				t.Fatal(err)
+			}
+			opts(cfg).OutputDerivative = false // the quirk makes even bp's update differ from the gradient
+			opts(cfg).Loss = "cross-entropy"
 			tr, err := NewTrainer(newEngine(t, 1), cfg, toyData(200, 20, 1))
 			if err != nil {
 				t.Fatal(err)
@@ -352,9 +371,13 @@ func TestAlignmentMetrics(t *testing.T) {
 			sc := bufio.NewScanner(&buf)
 			var last map[string]any
 			for sc.Scan() {
-				if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+				var line struct {
+					Layers map[string]any `json:"layers"`
+				}
+				if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 					t.Fatal(err)
 				}
+				last = line.Layers
 				if n := len(last["update_angle_deg"].([]any)); n != 3 {
 					t.Fatalf("%d update angles for 3 layers", n)
 				}
@@ -422,4 +445,13 @@ func TestEvalAtStartLeavesTrainingAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sortedKeys(m map[string]mat32.Matrix) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

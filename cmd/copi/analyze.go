@@ -131,7 +131,7 @@ Models without decorrelators are refused unless --allow-correlated takes R = I.`
 			if err != nil {
 				return err
 			}
-			net := m.t.Net
+			net := m.net
 			layers, err := parseLayers(layersFlag, len(net.Layers))
 			if err != nil {
 				return err
@@ -231,7 +231,7 @@ func writeInputs(eng *mat32.Engine, m *model, x mat32.Matrix, path string, n int
 	opt analysis.Options, shape analysis.ImageShape, scale int, log io.Writer) error {
 	n = max(1, min(n, x.Rows))
 	y := x.Slice(0, n, 0, x.Cols)
-	dec, err := analysis.DecorrelatedInputs(eng, m.t.Net, y, opt)
+	dec, err := analysis.DecorrelatedInputs(eng, m.net, y, opt)
 	if err != nil {
 		return noDecorrelatorsHint(err, m.path)
 	}

@@ -8,13 +8,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/rule"
+	"github.com/copi-learn/copi/rule/credit"
 	"github.com/copi-learn/copi/train"
 )
 
@@ -39,6 +41,7 @@ func newBenchTrainCmd() *cobra.Command {
 		asJSON         bool
 		cpuProfile     string
 		lr             float64
+		sets           []string
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -66,17 +69,33 @@ products' time is what the element-wise work and the rest cost.`,
 				return fmt.Errorf("--steps %d must be positive", steps)
 			}
 			if cmd.Flags().Changed("lr") {
-				if !(lr > 0) {
-					return fmt.Errorf("--lr %v must be positive", lr)
+				if !(lr > 0) || math.IsInf(lr, 0) {
+					return fmt.Errorf("--lr %v must be a positive number", lr)
 				}
-				cfg.Optimizer.LR = lr
+				key := "lr"
+				for _, k := range cfg.ValidKeys() {
+					if k == "optimizer.lr" {
+						key = k
+					}
+				}
+				if err := cfg.Set(fmt.Sprintf("%s=%v", key, lr)); err != nil {
+					return err
+				}
+			}
+			for _, kv := range sets {
+				if err := cfg.Set(kv); err != nil {
+					return err
+				}
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
 			}
 			eng, err := newEngine(threads)
 			if err != nil {
 				return err
 			}
 			defer eng.Close()
-			d, err := benchData(cmd, cfg)
+			d, err := benchData(cmd, preset, cfg)
 			if err != nil {
 				return err
 			}
@@ -84,24 +103,27 @@ products' time is what the element-wise work and the rest cost.`,
 			if err != nil {
 				return err
 			}
-			ph := rule.Phase{UpdateW: false, UpdateR: true}
 			b := cfg.BatchSize
 			nb := d.TrainX.Rows / b
+			// The warm-up epoch is epoch 0 of a long run (the COPI presets train only R in
+			// it, as the reference schedule starts); the timed steps are in epoch 1.
+			at := learn.At{Epoch: 0, Epochs: 100, StepsPerEpoch: nb}
 			step := func(i int) error {
 				k := i % nb
-				loss := t.Learner.Step(d.TrainX.Slice(k*b, (k+1)*b, 0, cfg.Sizes[0]), d.TrainY[k*b:(k+1)*b], ph)
+				at.Step = k
+				loss, _ := t.Learner.Step(learn.Batch{X: d.TrainX.Slice(k*b, (k+1)*b, 0, d.TrainX.Cols), Labels: d.TrainY[k*b : (k+1)*b]}, at)
+				at.Global++
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
 					return fmt.Errorf("the network diverged at step %d of the benchmark (on %s); timings of NaN arithmetic would be meaningless: try a smaller --lr (the arithmetic does not depend on it)", i, d.Name)
 				}
 				return nil
 			}
-			// Warm up the way the reference schedule starts: decorrelation only, then full steps.
 			for i := 0; i < nb; i++ {
 				if err := step(i); err != nil {
 					return err
 				}
 			}
-			ph.UpdateW = true
+			at.Epoch = 1
 			for i := 0; i < 5; i++ {
 				if err := step(i); err != nil {
 					return err
@@ -127,31 +149,39 @@ products' time is what the element-wise work and the rest cost.`,
 			if cpuProfile != "" {
 				pprof.StopCPUProfile()
 			}
-			shapes := stepGemms(t.Learner.Cfg, cfg.Sizes, cfg.BatchSize)
-			var flop float64
-			for _, s := range shapes {
-				flop += 2 * float64(s.m) * float64(s.k) * float64(s.n)
-			}
-			order := t.Learner.UpdateOrder(ph)
-			gemmMs, err := timeGemmList(eng, shapes, order, steps)
-			if err != nil {
-				return err
-			}
-			gemmMs *= 1e3
 			res := benchTrainResult{Preset: preset, Rule: cfg.Rule, Batch: cfg.BatchSize, Threads: eng.Threads(),
-				Kernel: eng.Kernel(), MsPerStep: ms, GFLOPPerStep: flop / 1e9, GFLOPS: flop / ms / 1e6,
-				GemmMs: gemmMs, GemmGFLOPS: flop / gemmMs / 1e6}
+				Kernel: eng.Kernel(), MsPerStep: ms}
 			w := cmd.OutOrStdout()
+			m, isCredit := t.Learner.(*credit.Model)
+			if isCredit {
+				shapes := stepGemms(m.Learner.Cfg, m.Opts.Sizes, cfg.BatchSize)
+				var flop float64
+				for _, s := range shapes {
+					flop += 2 * float64(s.m) * float64(s.k) * float64(s.n)
+				}
+				order := m.Learner.UpdateOrder(m.Phase(at))
+				gemmMs, err := timeGemmList(eng, shapes, order, steps)
+				if err != nil {
+					return err
+				}
+				gemmMs *= 1e3
+				res.GFLOPPerStep, res.GFLOPS, res.GemmMs, res.GemmGFLOPS = flop/1e9, flop/ms/1e6, gemmMs, flop/gemmMs/1e6
+			}
 			if asJSON {
 				return json.NewEncoder(w).Encode(res)
 			}
 			fmt.Fprintf(w, "%s (%s, batch %d, %d threads, %s kernel)\n", preset, cfg.Rule, cfg.BatchSize, res.Threads, res.Kernel)
+			if !isCredit {
+				fmt.Fprintf(w, "  step:               %8.2f ms\n", ms)
+				return nil
+			}
 			fmt.Fprintf(w, "  step:               %8.2f ms   %.3f GFLOP  → %.1f GFLOP/s\n", ms, res.GFLOPPerStep, res.GFLOPS)
-			fmt.Fprintf(w, "  its GEMMs alone:    %8.2f ms   → %.1f GFLOP/s\n", gemmMs, res.GemmGFLOPS)
-			fmt.Fprintf(w, "  everything else:    %8.2f ms   (%.0f%% of the step)\n", ms-gemmMs, 100*(ms-gemmMs)/ms)
+			fmt.Fprintf(w, "  its GEMMs alone:    %8.2f ms   → %.1f GFLOP/s\n", res.GemmMs, res.GemmGFLOPS)
+			fmt.Fprintf(w, "  everything else:    %8.2f ms   (%.0f%% of the step)\n", ms-res.GemmMs, 100*(ms-res.GemmMs)/ms)
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a configuration key of the preset, key=value (repeatable)")
 	cmd.Flags().StringVar(&preset, "preset", "mnist/copi-bp", "preset whose network and rule to time")
 	cmd.Flags().IntVar(&steps, "steps", 100, "number of timed steps")
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads")
@@ -176,7 +206,7 @@ type stepGemm struct {
 // matrices, as rule.Learner.Step): Y0 the batch, R/W/F the decorrelators, weights and
 // feedback matrices, X/A/H a layer's decorrelated input, pre-activation and output, D its
 // credit, K the credit before the R factor, P the decorrelation's X·R.
-func stepGemms(c rule.Config, sizes []int, n int) []stepGemm {
+func stepGemms(c credit.Config, sizes []int, n int) []stepGemm {
 	var out []stepGemm
 	L := len(sizes) - 1
 	decor := c.Decorrelates()
@@ -207,16 +237,16 @@ func stepGemms(c rule.Config, sizes []int, n int) []stepGemm {
 	for l := L - 1; l > 0; l-- { // the credit into layer l-1
 		in, o := sizes[l], sizes[l+1]
 		switch c.Credit {
-		case rule.Backprop:
+		case credit.Backprop:
 			if decor {
 				add(-1, name("D", l), mat32.NoTrans, name("W", l), mat32.NoTrans, name("K", l), n, o, in)
 				add(-1, name("K", l), mat32.NoTrans, name("R", l), mat32.NoTrans, name("D", l-1), n, in, in)
 			} else {
 				add(-1, name("D", l), mat32.NoTrans, name("W", l), mat32.NoTrans, name("D", l-1), n, o, in)
 			}
-		case rule.FeedbackAlignment, rule.SignSymmetry:
+		case credit.FeedbackAlignment, credit.SignSymmetry:
 			add(-1, name("D", l), mat32.NoTrans, name("F", l), mat32.Trans, name("D", l-1), n, o, in)
-		case rule.DirectFeedbackAlignment:
+		case credit.DirectFeedbackAlignment:
 			add(-1, name("D", L-1), mat32.NoTrans, name("F", l-1), mat32.Trans, name("D", l-1), n, sizes[L], in)
 		}
 	}
@@ -349,13 +379,13 @@ func (p *laneGemms) Range(lo, hi int) {
 }
 
 // benchData is real data of the preset's input size: the embedded Fashion-MNIST sample for
-// 784 inputs (training on random inputs would diverge and time the wrong thing), random
-// sparse images otherwise.
-func benchData(cmd *cobra.Command, cfg train.Config) (*train.Data, error) {
-	in, classes := cfg.Sizes[0], cfg.Sizes[len(cfg.Sizes)-1]
-	if in == 784 {
+// the mnist/ presets (training on random inputs would diverge and time the wrong thing),
+// random sparse 32×32 RGB images for the others.
+func benchData(cmd *cobra.Command, preset string, cfg train.Config) (*train.Data, error) {
+	if strings.HasPrefix(preset, "mnist/") {
 		return loadData(cmd.Context(), "fashion-mnist-sample", 0, io.Discard)
 	}
+	const in, classes = 3072, 10
 	rng := rand.New(rand.NewPCG(cfg.Seed, 99))
 	n := cfg.BatchSize * 20
 	d := &train.Data{Name: "random", TrainX: mat32.New(n, in), TestX: mat32.New(cfg.BatchSize, in),

@@ -12,7 +12,13 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/copi-learn/copi/rule/credit"
+	"github.com/copi-learn/copi/train"
 )
+
+// opts returns the credit family's options of a configuration.
+func opts(c train.Config) *credit.Options { return c.Options.(*credit.Options) }
 
 // run executes the copi command line with args and returns stdout, stderr and the error.
 func run(t *testing.T, args ...string) (string, string, error) {
@@ -159,8 +165,8 @@ func TestRuleFlagDecidesDecorrelation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s --rule %s: %v", preset, r, err)
 			}
-			if cfg.Decorrelation.Variant != variant {
-				t.Errorf("%s --rule %s: decorrelation %q, want %q", preset, r, cfg.Decorrelation.Variant, variant)
+			if got := opts(cfg).Decorrelation.Variant; got != variant {
+				t.Errorf("%s --rule %s: decorrelation %q, want %q", preset, r, got, variant)
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -13,8 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/copi-learn/copi/data"
+	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/rule"
+	_ "github.com/copi-learn/copi/rule" // every rule in the registry
 	"github.com/copi-learn/copi/train"
 )
 
@@ -83,26 +86,52 @@ func newProgress(w io.Writer, label string, totalSteps int, quiet bool) *progres
 	return p
 }
 
-func (p *progress) step(train.Progress) {
+// Step advances the bar by one training step.
+func (p *progress) Step(train.Progress) {
 	if p.bar != nil {
 		_ = p.bar.Add(1)
 	}
 }
 
-func (p *progress) eval(r train.Record) {
+// Eval prints one evaluation.
+func (p *progress) Eval(r train.Record) {
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
 	if r.BeforeTraining() {
-		fmt.Fprintf(p.w, "%s before training  test loss %.4f acc %5.2f%%  decorrelation %.4f\n",
-			p.label, r.TestLoss, 100*r.TestAcc, r.Decorrelation)
+		fmt.Fprintf(p.w, "%s before training  test loss %.4f acc %5.2f%%%s\n",
+			p.label, r.TestLoss, 100*r.TestAcc, scalarsText(r.Scalars))
 		return
 	}
-	fmt.Fprintf(p.w, "%s epoch %d%s  train loss %.4f acc %5.2f%%  test loss %.4f acc %5.2f%%  decorrelation %.4f  %.1fs\n",
-		p.label, r.Epoch, fraction(r.EpochFraction), r.TrainLoss, 100*r.TrainAcc, r.TestLoss, 100*r.TestAcc, r.Decorrelation, r.Seconds)
+	fmt.Fprintf(p.w, "%s epoch %d%s  train loss %.4f acc %5.2f%%  test loss %.4f acc %5.2f%%%s  %.1fs\n",
+		p.label, r.Epoch, fraction(r.EpochFraction), r.TrainLoss, 100*r.TrainAcc, r.TestLoss, 100*r.TestAcc, scalarsText(r.Scalars), r.Seconds)
 }
 
-func (p *progress) done() {
+// scalarsText formats a record's scalars for a progress line ("  decorrelation 0.1234"),
+// accuracies in percent, sorted by name.
+func scalarsText(sc map[string]float64) string {
+	var b strings.Builder
+	for _, k := range sortedScalarKeys(sc) {
+		if strings.HasPrefix(k, "acc") {
+			fmt.Fprintf(&b, "  %s %5.2f%%", strings.ReplaceAll(k, "_", " "), 100*sc[k])
+		} else {
+			fmt.Fprintf(&b, "  %s %.4f", strings.ReplaceAll(k, "_", " "), sc[k])
+		}
+	}
+	return b.String()
+}
+
+func sortedScalarKeys(sc map[string]float64) []string {
+	keys := make([]string, 0, len(sc))
+	for k := range sc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Done finishes the bar.
+func (p *progress) Done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
@@ -118,7 +147,19 @@ func fraction(f float64) string {
 // printRecords writes the summary table of one run.
 func printRecords(w io.Writer, recs []train.Record) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "epoch\ttrain loss\ttrain acc %\ttest loss\ttest acc %\tdecorrelation\tseconds\t")
+	var keys []string
+	if len(recs) > 0 {
+		keys = sortedScalarKeys(recs[len(recs)-1].Scalars)
+	}
+	head := "epoch\ttrain loss\ttrain acc %\ttest loss\ttest acc %\t"
+	for _, k := range keys {
+		if strings.HasPrefix(k, "acc") {
+			head += strings.ReplaceAll(k, "_", " ") + " %\t"
+		} else {
+			head += strings.ReplaceAll(k, "_", " ") + "\t"
+		}
+	}
+	fmt.Fprintln(tw, head+"seconds\t")
 	for _, r := range recs {
 		ep := fmt.Sprintf("%d", r.Epoch)
 		if r.EpochFraction < 1 {
@@ -128,7 +169,19 @@ func printRecords(w io.Writer, recs []train.Record) {
 		if r.BeforeTraining() {
 			ep, trainLoss, trainAcc = "start", "–", "–"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.2f\t%.4f\t%.1f\t\n", ep, trainLoss, trainAcc, r.TestLoss, 100*r.TestAcc, r.Decorrelation, r.Seconds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.2f\t", ep, trainLoss, trainAcc, r.TestLoss, 100*r.TestAcc)
+		for _, k := range keys {
+			v, ok := r.Scalars[k]
+			switch {
+			case !ok:
+				fmt.Fprint(tw, "–\t")
+			case strings.HasPrefix(k, "acc"):
+				fmt.Fprintf(tw, "%.2f\t", 100*v)
+			default:
+				fmt.Fprintf(tw, "%.4f\t", v)
+			}
+		}
+		fmt.Fprintf(tw, "%.1f\t\n", r.Seconds)
 	}
 	tw.Flush()
 }
@@ -163,50 +216,72 @@ func splitList(s string) []string {
 }
 
 // configFlags are the flags that build a training configuration: a preset, an optional
-// config file over it, then individual flags over both.
+// config file over it, then the shorthand flags, then every --set, each over the one before.
 type configFlags struct {
-	preset, file                                       string
-	rule, activation, loss, sizes, optimizer, biasCorr string
-	decor, feedbackInit                                string
-	lr, lossMult, momentum, decorLR, kappa, decorFrac  float64
-	activationParam, weightDecay, evalEvery            float64
-	bias, outputDeriv, shuffleFirst                    bool
-	batch, epochs, decorOnly, validation               int
-	seed                                               uint64
+	preset, file, rule string
+	sets               []string
+}
+
+// shorthand is a flag that stands for a configuration key: the first of keys that the
+// configuration's rule has (common keys first, then options; "lr" is optimizer.lr for the
+// credit family and lr for forward-forward).
+type shorthand struct {
+	flag, usage string
+	keys        []string
+	kind        byte // 's' string, 'f' float, 'i' int, 'b' bool, 'l' list of ints, 'u' uint
+}
+
+var shorthands = []shorthand{
+	{"sizes", "layer widths, input first, e.g. 784,500,500,10", []string{"sizes"}, 'l'},
+	{"activation", "hidden nonlinearity: leaky-relu, relu, tanh, elu, sigmoid", []string{"activation"}, 's'},
+	{"activation-param", "leaky ReLU slope or ELU alpha", []string{"activation_param"}, 'f'},
+	{"bias", "give every layer a bias", []string{"bias"}, 'b'},
+	{"loss", "mse (against one-hot targets) or cross-entropy", []string{"loss"}, 's'},
+	{"loss-multiplier", "scale of the output error m (COPI presets: 1000)", []string{"loss_multiplier"}, 'f'},
+	{"output-derivative", "apply f' at the linear output (the COPI reference's quirk; on in the presets)", []string{"output_derivative"}, 'b'},
+	{"optimizer", "sgd or adam", []string{"optimizer.name"}, 's'},
+	{"lr", "learning rate eta", []string{"optimizer.lr", "lr"}, 'f'},
+	{"momentum", "SGD momentum", []string{"optimizer.momentum", "momentum"}, 'f'},
+	{"weight-decay", "L2 weight decay", []string{"optimizer.weight_decay", "weight_decay"}, 'f'},
+	{"adam-bias-correction", "standard (1-beta^t) or fixed (1-beta, the COPI reference's)", []string{"optimizer.bias_correction"}, 's'},
+	{"decor", "decorrelation rule: default (dR=-C R), bio (dR=-R C), whiten (Dalm et al. 2024)", []string{"decorrelation.variant"}, 's'},
+	{"decor-lr", "decorrelation learning rate (default: --lr)", []string{"decorrelation.lr"}, 'f'},
+	{"kappa", "whitening strength of --decor whiten (Dalm et al.: 0.01)", []string{"decorrelation.kappa"}, 'f'},
+	{"decor-fraction", "estimate the R update on this random fraction of the batch (e.g. 0.1)", []string{"decorrelation.fraction"}, 'f'},
+	{"feedback-init", "FA/DFA feedback matrices: xavier-normal or uniform", []string{"feedback_init"}, 's'},
+	{"decor-only-epochs", "initial epochs that only train R (reference: 1)", []string{"decor_only_epochs"}, 'i'},
+	{"batch", "batch size", []string{"batch_size"}, 'i'},
+	{"epochs", "number of epochs (for COPI presets counting the decorrelation-only one)", []string{"epochs"}, 'i'},
+	{"shuffle-first-epoch", "shuffle before epoch 0 too (the COPI reference keeps file order)", []string{"shuffle_first_epoch"}, 'b'},
+	{"eval-every", "evaluate every this fraction of an epoch (1 or 0.1)", []string{"eval_every"}, 'f'},
+	{"validation", "hold out the last N training examples and evaluate on them", []string{"validation"}, 'i'},
+	{"seed", "random seed", []string{"seed"}, 'u'},
 }
 
 func (f *configFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.preset, "preset", "mnist/copi-bp", "starting configuration (see `copi presets`)")
 	fl.StringVar(&f.file, "config", "", "YAML or JSON file of configuration keys applied over the preset")
-	fl.StringVar(&f.rule, "rule", "", "learning rule: "+strings.Join(rule.Names(), ", "))
-	fl.StringVar(&f.sizes, "sizes", "", "layer widths, input first, e.g. 784,500,500,10")
-	fl.StringVar(&f.activation, "activation", "", "hidden nonlinearity: leaky-relu, relu, tanh, elu, sigmoid")
-	fl.Float64Var(&f.activationParam, "activation-param", 0, "leaky ReLU slope or ELU alpha")
-	fl.BoolVar(&f.bias, "bias", false, "give every layer a bias")
-	fl.StringVar(&f.loss, "loss", "", "mse (against one-hot targets) or cross-entropy")
-	fl.Float64Var(&f.lossMult, "loss-multiplier", 0, "scale of the output error m (COPI presets: 1000)")
-	fl.BoolVar(&f.outputDeriv, "output-derivative", false, "apply f' at the linear output (the COPI reference's quirk; on in the presets)")
-	fl.StringVar(&f.optimizer, "optimizer", "", "sgd or adam")
-	fl.Float64Var(&f.lr, "lr", 0, "learning rate eta")
-	fl.Float64Var(&f.momentum, "momentum", 0, "SGD momentum")
-	fl.Float64Var(&f.weightDecay, "weight-decay", 0, "L2 weight decay")
-	fl.StringVar(&f.biasCorr, "adam-bias-correction", "", "standard (1-beta^t) or fixed (1-beta, the COPI reference's)")
-	fl.StringVar(&f.decor, "decor", "", "decorrelation rule: default (dR=-C R), bio (dR=-R C), whiten (Dalm et al. 2024)")
-	fl.Float64Var(&f.decorLR, "decor-lr", 0, "decorrelation learning rate (default: --lr)")
-	fl.Float64Var(&f.kappa, "kappa", 0, "whitening strength of --decor whiten (Dalm et al.: 0.01)")
-	fl.Float64Var(&f.decorFrac, "decor-fraction", 0, "estimate the R update on this random fraction of the batch (e.g. 0.1)")
-	fl.StringVar(&f.feedbackInit, "feedback-init", "", "FA/DFA feedback matrices: xavier-normal or uniform")
-	fl.IntVar(&f.batch, "batch", 0, "batch size")
-	fl.IntVar(&f.epochs, "epochs", 0, "number of epochs, counting decorrelation-only ones")
-	fl.IntVar(&f.decorOnly, "decor-only-epochs", 0, "initial epochs that only train R (reference: 1)")
-	fl.BoolVar(&f.shuffleFirst, "shuffle-first-epoch", false, "shuffle before epoch 0 too (the reference keeps file order)")
-	fl.Float64Var(&f.evalEvery, "eval-every", 0, "evaluate every this fraction of an epoch (1 or 0.1)")
-	fl.IntVar(&f.validation, "validation", 0, "hold out the last N training examples and evaluate on them")
-	fl.Uint64Var(&f.seed, "seed", 1, "random seed")
+	fl.StringVar(&f.rule, "rule", "", "learning rule: "+strings.Join(learn.Names(), ", "))
+	fl.StringArrayVar(&f.sets, "set", nil, "override any configuration key, key=value (repeatable; e.g. --set optimizer.lr=1e-3 --set sizes=[784,100,10]); 'copi presets show P' lists the keys")
+	for _, s := range shorthands {
+		switch s.kind {
+		case 's', 'l':
+			fl.String(s.flag, "", s.usage)
+		case 'f':
+			fl.Float64(s.flag, 0, s.usage)
+		case 'i':
+			fl.Int(s.flag, 0, s.usage)
+		case 'b':
+			fl.Bool(s.flag, false, s.usage)
+		case 'u':
+			fl.Uint64(s.flag, 1, s.usage)
+		}
+	}
 }
 
-// build returns the configuration: preset, then file, then the flags the user set.
+// build returns the configuration: preset, then file, then --rule, then the shorthand flags
+// the user set, then every --set.
 func (f *configFlags) build(cmd *cobra.Command) (train.Config, error) {
 	cfg, err := train.Preset(f.preset)
 	if err != nil {
@@ -217,67 +292,67 @@ func (f *configFlags) build(cmd *cobra.Command) (train.Config, error) {
 			return cfg, err
 		}
 	}
-	set := cmd.Flags().Changed
-	if set("rule") {
-		cfg.Rule = f.rule
-		if !set("decor") {
-			// The rule decides whether there are decorrelators: keep the preset's variant for
-			// rules with R, "none" for rules without, "default" when moving to a rule with R.
-			rc := rule.Config{Decorrelation: cfg.Decorrelation}
-			if err := rc.ForName(f.rule); err == nil {
-				cfg.Decorrelation.Variant = rc.Decorrelation.Variant
+	fl := cmd.Flags()
+	if fl.Changed("rule") {
+		if err := cfg.SetRule(f.rule); err != nil {
+			return cfg, fmt.Errorf("--rule: %w", err)
+		}
+	}
+	valid := map[string]bool{}
+	for _, k := range cfg.ValidKeys() {
+		valid[k] = true
+	}
+	for _, s := range shorthands {
+		changed := fl.Changed(s.flag)
+		if s.flag == "seed" && f.file == "" {
+			changed = true // the flag's default seed, unless a config file sets one
+		}
+		if !changed {
+			continue
+		}
+		value := fl.Lookup(s.flag).Value.String()
+		if s.kind == 'l' {
+			list, err := parseIntList(s.flag, value)
+			if err != nil {
+				return cfg, err
+			}
+			value = strings.ReplaceAll(fmt.Sprint(list), " ", ",")
+		}
+		key := ""
+		for _, k := range s.keys {
+			if valid[k] {
+				key = k
+				break
 			}
 		}
-	}
-	if set("sizes") {
-		cfg.Sizes = nil
-		for _, s := range splitList(f.sizes) {
-			var n int
-			if _, err := fmt.Sscan(s, &n); err != nil {
-				return cfg, fmt.Errorf("--sizes: %q is not a number", s)
-			}
-			cfg.Sizes = append(cfg.Sizes, n)
+		if key == "" {
+			return cfg, fmt.Errorf("--%s does not apply to rule %s (its keys: %s)", s.flag, cfg.Rule, strings.Join(cfg.ValidKeys(), ", "))
+		}
+		if err := cfg.Set(key + "=" + value); err != nil {
+			return cfg, fmt.Errorf("--%s: %w", s.flag, err)
 		}
 	}
-	str := map[string]*string{"activation": &cfg.Activation, "loss": &cfg.Loss, "optimizer": &cfg.Optimizer.Name,
-		"adam-bias-correction": &cfg.Optimizer.BiasCorrection, "decor": &cfg.Decorrelation.Variant, "feedback-init": &cfg.FeedbackInit}
-	strv := map[string]string{"activation": f.activation, "loss": f.loss, "optimizer": f.optimizer,
-		"adam-bias-correction": f.biasCorr, "decor": f.decor, "feedback-init": f.feedbackInit}
-	for k, p := range str {
-		if set(k) {
-			*p = strv[k]
+	for _, kv := range f.sets {
+		if err := cfg.Set(kv); err != nil {
+			return cfg, err
 		}
-	}
-	num := map[string]*float64{"activation-param": &cfg.ActivationParam, "loss-multiplier": &cfg.LossMultiplier,
-		"lr": &cfg.Optimizer.LR, "momentum": &cfg.Optimizer.Momentum, "weight-decay": &cfg.Optimizer.WeightDecay,
-		"decor-lr": &cfg.Decorrelation.LR, "kappa": &cfg.Decorrelation.Kappa, "decor-fraction": &cfg.Decorrelation.Fraction,
-		"eval-every": &cfg.EvalEvery}
-	numv := map[string]float64{"activation-param": f.activationParam, "loss-multiplier": f.lossMult, "lr": f.lr,
-		"momentum": f.momentum, "weight-decay": f.weightDecay, "decor-lr": f.decorLR, "kappa": f.kappa,
-		"decor-fraction": f.decorFrac, "eval-every": f.evalEvery}
-	for k, p := range num {
-		if set(k) {
-			*p = numv[k]
-		}
-	}
-	ints := map[string]*int{"batch": &cfg.BatchSize, "epochs": &cfg.Epochs, "decor-only-epochs": &cfg.DecorOnlyEpochs, "validation": &cfg.Validation}
-	intv := map[string]int{"batch": f.batch, "epochs": f.epochs, "decor-only-epochs": f.decorOnly, "validation": f.validation}
-	for k, p := range ints {
-		if set(k) {
-			*p = intv[k]
-		}
-	}
-	if set("bias") {
-		cfg.Bias = f.bias
-	}
-	if set("output-derivative") {
-		cfg.OutputDerivative = f.outputDeriv
-	}
-	if set("shuffle-first-epoch") {
-		cfg.ShuffleFirstEpoch = f.shuffleFirst
-	}
-	if set("seed") || f.file == "" {
-		cfg.Seed = f.seed
 	}
 	return cfg, cfg.Validate()
+}
+
+// parseIntList reads a comma-separated list of whole numbers, strictly: "5e2" or "1.5" is
+// an error, not 5 or 1.
+func parseIntList(flag, s string) ([]int, error) {
+	var out []int
+	for _, part := range splitList(s) {
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %q is not a whole number (want e.g. 784,500,10)", flag, part)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--%s: empty list (want e.g. 784,500,10)", flag)
+	}
+	return out, nil
 }

@@ -1,101 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
-	"github.com/copi-learn/copi/mat32"
+	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/report"
-	"github.com/copi-learn/copi/rule"
+	"github.com/copi-learn/copi/study"
 	"github.com/copi-learn/copi/train"
 )
 
 // defaultComparePresets are compared when neither presets, rules nor a study are given.
 const defaultComparePresets = "mnist/bp-adam,mnist/copi-bp"
-
-// study describes a grid of runs: configurations (presets, rules over a base preset, and
-// explicit runs) × datasets × seeds. It is read from --study and/or built from flags.
-type study struct {
-	// Base is the preset that every entry of Rules is applied over.
-	Base string `yaml:"base"`
-	// Presets are configurations compared as they are (after the overrides).
-	Presets []string `yaml:"presets"`
-	// Rules are learning rules, each applied over Base.
-	Rules []string `yaml:"rules"`
-	// Seeds and Data are the grid's other axes.
-	Seeds []uint64 `yaml:"seeds"`
-	Data  []string `yaml:"data"`
-	// Epochs, LR and Batch are shorthands applied to every run after Config.
-	Epochs *int     `yaml:"epochs"`
-	LR     *float64 `yaml:"lr"`
-	Batch  *int     `yaml:"batch"`
-	// Config holds configuration keys (as `copi presets --show` prints them) applied over
-	// every run.
-	Config yaml.Node `yaml:"config"`
-	// Runs are explicit configurations added after the presets and rules.
-	Runs []studyRun `yaml:"runs"`
-}
-
-// studyRun is one explicit configuration of a study.
-type studyRun struct {
-	Label  string    `yaml:"label"`
-	Preset string    `yaml:"preset"`
-	Rule   string    `yaml:"rule"`
-	Seeds  []uint64  `yaml:"seeds"`
-	Data   []string  `yaml:"data"`
-	Epochs *int      `yaml:"epochs"`
-	LR     *float64  `yaml:"lr"`
-	Batch  *int      `yaml:"batch"`
-	Config yaml.Node `yaml:"config"`
-}
-
-// plannedRun is one cell of the grid.
-type plannedRun struct {
-	Index       int
-	Label, Data string
-	Seed        uint64
-	Cfg         train.Config
-	Hash, Key   string
-}
-
-// studyLine is what `copi compare` writes per evaluation: the trainer's record (all its
-// fields, present and future) plus the run's identity in the study and its configuration.
-type studyLine struct {
-	train.Record
-	Label      string       `json:"label"`
-	Key        string       `json:"key"`
-	ConfigHash string       `json:"config_hash"`
-	Config     train.Config `json:"config"`
-}
-
-// divergedLine is the metrics line that records a run stopped on non-finite values, so that
-// the table reports it and a resumed study does not train it again.
-type divergedLine struct {
-	Run        string            `json:"run"`
-	Rule       string            `json:"rule"`
-	Preset     string            `json:"preset,omitempty"`
-	Dataset    string            `json:"dataset"`
-	Seed       uint64            `json:"seed"`
-	Diverged   report.Divergence `json:"diverged"`
-	Label      string            `json:"label"`
-	Key        string            `json:"key"`
-	ConfigHash string            `json:"config_hash"`
-	Config     train.Config      `json:"config"`
-}
 
 func newCompareCmd() *cobra.Command {
 	var (
@@ -165,15 +85,18 @@ draws them. See docs/studies.md.`,
 				if err != nil {
 					return err
 				}
-				printStudyTable(cmd.OutOrStdout(), set.Groups(nil))
+				study.PrintTable(cmd.OutOrStdout(), set.Groups(nil))
 				return nil
 			}
 			fl := cmd.Flags()
-			var st study
+			var st study.Study
 			if studyFile != "" {
 				var err error
-				if st, err = readStudy(studyFile); err != nil {
+				if st, err = study.Read(studyFile); err != nil {
 					return err
+				}
+				if len(st.Presets) == 0 && len(st.Rules) == 0 && len(st.Runs) == 0 && !fl.Changed("presets") && !fl.Changed("rules") {
+					return fmt.Errorf("study %s has no configurations: give presets, rules or runs (see docs/studies.md)", studyFile)
 				}
 			}
 			if fl.Changed("presets") {
@@ -212,31 +135,40 @@ draws them. See docs/studies.md.`,
 			}
 			var sizeList []int
 			if fl.Changed("sizes") {
-				for _, s := range splitList(sizes) {
-					n, err := strconv.Atoi(s)
-					if err != nil {
-						return fmt.Errorf("--sizes: %q is not a number", s)
-					}
-					sizeList = append(sizeList, n)
+				var err error
+				if sizeList, err = parseIntList("sizes", sizes); err != nil {
+					return err
 				}
 			}
-			plan, err := st.plan(sizeList)
+			plan, err := st.Plan(sizeList)
 			if err != nil {
 				return err
 			}
-			idx, n, err := parseShard(shard)
+			idx, n, err := study.ParseShard(shard)
 			if err != nil {
 				return err
 			}
-			return runStudy(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), plan, studyOpts{
-				shardIndex: idx, shards: n, metrics: metrics, ckptDir: ckptDir,
-				threads: threads, quiet: quiet, dryRun: dryRun,
+			eng, err := newEngine(threads)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			log := cmd.ErrOrStderr()
+			return study.Execute(cmd.Context(), cmd.OutOrStdout(), log, plan, study.Options{
+				ShardIndex: idx, Shards: n, Metrics: metrics, CheckpointDir: ckptDir,
+				Engine: eng, Quiet: quiet, DryRun: dryRun,
+				LoadData: func(ctx context.Context, spec string, validation int) (*train.Data, error) {
+					return loadData(ctx, spec, validation, log)
+				},
+				NewProgress: func(label string, steps int) study.Progress {
+					return newProgress(log, label, steps, quiet)
+				},
 			})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&presets, "presets", "", "comma-separated presets to compare (default "+defaultComparePresets+" when nothing else is given)")
-	f.StringVar(&rules, "rules", "", "comma-separated rules, each applied over --base: "+strings.Join(rule.Names(), ", "))
+	f.StringVar(&rules, "rules", "", "comma-separated rules, each applied over --base: "+strings.Join(learn.Names(), ", "))
 	f.StringVar(&base, "base", "mnist/bp-adam", "preset that --rules are applied over")
 	f.StringVar(&seeds, "seeds", "1", "comma-separated seeds")
 	f.StringVar(&dataSpec, "data", "fashion-mnist", "comma-separated dataset names or paths")
@@ -253,537 +185,4 @@ draws them. See docs/studies.md.`,
 	f.IntVar(&threads, "threads", 0, "worker threads")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the table")
 	return cmd
-}
-
-// readStudy reads a YAML or JSON study file, rejecting unknown keys.
-func readStudy(path string) (study, error) {
-	var st study
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return st, fmt.Errorf("study: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&st); err != nil && !errors.Is(err, io.EOF) {
-		return st, fmt.Errorf("study %s: %s", path, oneLine(err.Error()))
-	}
-	return st, nil
-}
-
-// oneLine joins a multi-line message into one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
-}
-
-// applyConfigNode decodes configuration keys over cfg, rejecting unknown ones.
-func applyConfigNode(cfg train.Config, n *yaml.Node) (train.Config, error) {
-	if n.Kind == 0 {
-		return cfg, nil
-	}
-	raw, err := yaml.Marshal(n)
-	if err != nil {
-		return cfg, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	c := cfg
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, fmt.Errorf("config: %s", oneLine(err.Error()))
-	}
-	return c, nil
-}
-
-// withRule switches cfg to rule r, turning decorrelation on or off as the rule requires.
-func withRule(cfg train.Config, r string) (train.Config, error) {
-	rc := rule.Config{Decorrelation: cfg.Decorrelation}
-	if err := rc.ForName(r); err != nil {
-		return cfg, err
-	}
-	cfg.Rule, cfg.Decorrelation.Variant = r, rc.Decorrelation.Variant
-	return cfg, nil
-}
-
-// configHash is a short hash of the configuration without its seed.
-func configHash(cfg train.Config) string {
-	cfg.Seed = 0
-	b, _ := json.Marshal(cfg)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:6])
-}
-
-// plan expands the study into its grid, in a deterministic order: dataset, then
-// configuration, then seed. sizes, if set, replaces every run's layer widths.
-func (st *study) plan(sizes []int) ([]plannedRun, error) {
-	type entry struct {
-		label       string
-		cfg         train.Config
-		seeds       []uint64
-		data        []string
-		epochs, bat *int
-		lr          *float64
-		node        *yaml.Node
-	}
-	var entries []entry
-	for _, p := range st.Presets {
-		c, err := train.Preset(p)
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, entry{label: p, cfg: c})
-	}
-	for _, r := range st.Rules {
-		c, err := train.Preset(st.Base)
-		if err != nil {
-			return nil, fmt.Errorf("--base: %w", err)
-		}
-		if c, err = withRule(c, r); err != nil {
-			return nil, err
-		}
-		entries = append(entries, entry{label: r, cfg: c})
-	}
-	for i := range st.Runs {
-		sr := &st.Runs[i]
-		p := sr.Preset
-		if p == "" {
-			p = st.Base
-		}
-		c, err := train.Preset(p)
-		if err != nil {
-			return nil, fmt.Errorf("study run %d: %w", i+1, err)
-		}
-		if sr.Rule != "" {
-			if c, err = withRule(c, sr.Rule); err != nil {
-				return nil, fmt.Errorf("study run %d: %w", i+1, err)
-			}
-		}
-		lbl := sr.Label
-		if lbl == "" {
-			lbl = label(c)
-		}
-		entries = append(entries, entry{label: lbl, cfg: c, seeds: sr.Seeds, data: sr.Data,
-			epochs: sr.Epochs, bat: sr.Batch, lr: sr.LR, node: &sr.Config})
-	}
-	seen := map[string]bool{}
-	for i := range entries {
-		e := &entries[i]
-		if seen[e.label] {
-			return nil, fmt.Errorf("two configurations of the study are labelled %q: give explicit runs distinct labels", e.label)
-		}
-		seen[e.label] = true
-		var err error
-		if e.cfg, err = applyConfigNode(e.cfg, &st.Config); err != nil {
-			return nil, fmt.Errorf("study: %w", err)
-		}
-		apply := func(ep, b *int, lr *float64) {
-			if ep != nil {
-				e.cfg.Epochs = *ep
-			}
-			if b != nil {
-				e.cfg.BatchSize = *b
-			}
-			if lr != nil {
-				e.cfg.Optimizer.LR = *lr
-			}
-		}
-		apply(st.Epochs, st.Batch, st.LR)
-		if e.node != nil {
-			if e.cfg, err = applyConfigNode(e.cfg, e.node); err != nil {
-				return nil, fmt.Errorf("study run %s: %w", e.label, err)
-			}
-			apply(e.epochs, e.bat, e.lr)
-		}
-		if sizes != nil {
-			e.cfg.Sizes = append([]int(nil), sizes...)
-		}
-		if err := e.cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", e.label, err)
-		}
-	}
-	var datasets []string
-	inData := map[string]bool{}
-	addData := func(ds []string) {
-		for _, d := range ds {
-			if !inData[d] {
-				inData[d] = true
-				datasets = append(datasets, d)
-			}
-		}
-	}
-	addData(st.Data)
-	for _, e := range entries {
-		addData(e.data)
-	}
-	var plan []plannedRun
-	for _, d := range datasets {
-		for _, e := range entries {
-			ds, seeds := st.Data, st.Seeds
-			if e.data != nil {
-				ds = e.data
-			}
-			if e.seeds != nil {
-				seeds = e.seeds
-			}
-			if !contains(ds, d) {
-				continue
-			}
-			h := configHash(e.cfg)
-			for _, s := range seeds {
-				c := e.cfg
-				c.Seed = s
-				plan = append(plan, plannedRun{Index: len(plan), Label: e.label, Data: d, Seed: s, Cfg: c, Hash: h,
-					Key: fmt.Sprintf("%s|%s|%d|%s", e.label, d, s, h)})
-			}
-		}
-	}
-	if len(plan) == 0 {
-		return nil, fmt.Errorf("nothing to compare: the study has no configurations, datasets or seeds")
-	}
-	return plan, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// parseShard reads "i/n" (0 ≤ i < n); the empty string is shard 0 of 1.
-func parseShard(s string) (int, int, error) {
-	if s == "" {
-		return 0, 1, nil
-	}
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(strings.TrimSpace(a))
-	n, err2 := strconv.Atoi(strings.TrimSpace(b))
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return 0, 0, fmt.Errorf("--shard %q: want i/n with 0 ≤ i < n, e.g. 0/4", s)
-	}
-	return i, n, nil
-}
-
-// studyOpts are the run-time settings of a study.
-type studyOpts struct {
-	shardIndex, shards int
-	metrics, ckptDir   string
-	threads            int
-	quiet, dryRun      bool
-}
-
-// checkpointName returns a file name for a run's checkpoint.
-func checkpointName(key string) string {
-	b := []byte(key)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			b[i] = '_'
-		}
-	}
-	return string(b) + ".ckpt"
-}
-
-// runStudy runs this shard's incomplete runs of the plan and prints the table of the whole
-// plan from the metrics.
-func runStudy(ctx context.Context, stdout, log io.Writer, plan []plannedRun, o studyOpts) error {
-	done := &report.Set{}
-	if o.metrics != "" {
-		if err := done.ReadFile(o.metrics); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	status := func(p plannedRun) string {
-		r := done.Lookup(p.Key)
-		switch {
-		case r == nil:
-			return "todo"
-		case r.Complete():
-			return "done"
-		case r.Diverged != nil:
-			return "diverged at " + r.Diverged.String()
-		}
-		l := r.Last()
-		return fmt.Sprintf("partial (epoch %d of %d)", l.Epoch, p.Cfg.Epochs)
-	}
-	var mine []plannedRun
-	for _, p := range plan {
-		if p.Index%o.shards == o.shardIndex {
-			mine = append(mine, p)
-		}
-	}
-	if o.dryRun {
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "index\tshard\tkey\tepochs\tstatus")
-		for _, p := range plan {
-			st := "other shard"
-			if p.Index%o.shards == o.shardIndex {
-				st = status(p)
-			}
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\n", p.Index, p.Index%o.shards, p.Key, p.Cfg.Epochs, st)
-		}
-		return tw.Flush()
-	}
-
-	var out io.Writer
-	var mem bytes.Buffer
-	if o.metrics != "" {
-		f, err := os.OpenFile(o.metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		defer f.Close()
-		out = f
-	} else {
-		out = &mem
-	}
-	if o.ckptDir != "" {
-		if err := os.MkdirAll(o.ckptDir, 0o755); err != nil {
-			return fmt.Errorf("checkpoint dir: %w", err)
-		}
-	}
-	eng, err := newEngine(o.threads)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	var (
-		d       *train.Data
-		curData string
-	)
-	for i, p := range mine {
-		tag := fmt.Sprintf("[%d/%d] %s@%d on %s", i+1, len(mine), p.Label, p.Seed, p.Data)
-		if r := done.Lookup(p.Key); r != nil && (r.Complete() || r.Diverged != nil) {
-			if !o.quiet {
-				msg := "done already"
-				if r.Diverged != nil {
-					msg = fmt.Sprintf("diverged at %s before (in the metrics); not trained again", r.Diverged)
-				}
-				fmt.Fprintf(log, "%s: %s\n", tag, msg)
-			}
-			continue
-		}
-		if d == nil || curData != p.Data {
-			d = nil // let the previous dataset go before loading the next
-			if d, err = loadData(ctx, p.Data, p.Cfg.Validation, log); err != nil {
-				return err
-			}
-			curData = p.Data
-		}
-		err := runOne(ctx, eng, d, p, out, o, tag, log)
-		var div *train.DivergenceError
-		if errors.As(err, &div) {
-			// A run that diverges is a result of the study, not a failure of it: record
-			// it and go on with the others.
-			fmt.Fprintf(log, "%s: %v\n", tag, div)
-			err = recordDivergence(out, p, div)
-		}
-		if err != nil {
-			return err
-		}
-	}
-
-	set := &report.Set{}
-	if o.metrics != "" {
-		if err := set.ReadFile(o.metrics); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	} else if err := set.Read(&mem, "metrics"); err != nil {
-		return err
-	}
-	inPlan := map[string]bool{}
-	for _, p := range plan {
-		inPlan[p.Key] = true
-	}
-	printStudyTable(stdout, set.Groups(func(r *report.Run) bool { return inPlan[r.Key] }))
-	return nil
-}
-
-// recordDivergence appends the line that marks run p as diverged.
-func recordDivergence(out io.Writer, p plannedRun, div *train.DivergenceError) error {
-	b, err := json.Marshal(divergedLine{
-		Run: fmt.Sprintf("%s@%d", p.Label, p.Seed), Rule: p.Cfg.Rule, Preset: p.Cfg.Preset,
-		Dataset: p.Data, Seed: p.Seed,
-		Diverged: report.Divergence{Epoch: div.Epoch, Step: div.Step, GlobalStep: div.GlobalStep, Where: div.Where},
-		Label:    p.Label, Key: p.Key, ConfigHash: p.Hash, Config: p.Cfg,
-	})
-	if err == nil {
-		_, err = out.Write(append(b, '\n'))
-	}
-	if err != nil {
-		return fmt.Errorf("writing metrics: %w", err)
-	}
-	return nil
-}
-
-// runOne trains one run of the plan, from its checkpoint when one matches.
-func runOne(ctx context.Context, eng *mat32.Engine, d *train.Data, p plannedRun, out io.Writer, o studyOpts, tag string, log io.Writer) error {
-	var (
-		t    *train.Trainer
-		err  error
-		ckpt string
-	)
-	if o.ckptDir != "" {
-		ckpt = filepath.Join(o.ckptDir, checkpointName(p.Key))
-		if _, serr := os.Stat(ckpt); serr == nil {
-			t, err = train.Resume(eng, ckpt, d, p.Cfg.Epochs)
-			switch {
-			case err != nil:
-				fmt.Fprintf(log, "%s: cannot resume from %s (%v); starting over\n", tag, ckpt, err)
-				t = nil
-			case configHash(t.Cfg) != p.Hash || t.Cfg.Seed != p.Seed:
-				fmt.Fprintf(log, "%s: checkpoint %s is of another configuration; starting over\n", tag, ckpt)
-				t = nil
-			case t.Pos.Epoch >= p.Cfg.Epochs:
-				// Finished, yet its last evaluation is not in the metrics: train it again.
-				fmt.Fprintf(log, "%s: checkpoint %s is at the end but the metrics lack the run; starting over\n", tag, ckpt)
-				t = nil
-			case !o.quiet:
-				fmt.Fprintf(log, "%s: resuming from %s at epoch %d step %d\n", tag, ckpt, t.Pos.Epoch, t.Pos.Step)
-			}
-		}
-	}
-	if t == nil {
-		if t, err = train.NewTrainer(eng, p.Cfg, d); err != nil {
-			return fmt.Errorf("%s: %w", tag, err)
-		}
-	}
-	runLabel := fmt.Sprintf("%s@%d", p.Label, p.Seed)
-	remaining := (p.Cfg.Epochs-t.Pos.Epoch)*t.StepsPerEpoch() - t.Pos.Step
-	pr := newProgress(log, tag, remaining, o.quiet)
-	var writeErr error
-	onEval := func(rec train.Record) {
-		pr.eval(rec)
-		b, err := json.Marshal(studyLine{Record: rec, Label: p.Label, Key: p.Key, ConfigHash: p.Hash, Config: t.Cfg})
-		if err == nil {
-			_, err = out.Write(append(b, '\n'))
-		}
-		if err != nil && writeErr == nil {
-			writeErr = fmt.Errorf("writing metrics: %w", err)
-		}
-	}
-	err = t.Run(ctx, train.Options{RunLabel: runLabel, CheckpointPath: ckpt, OnStep: pr.step, OnEval: onEval, EvalAtStart: true})
-	pr.done()
-	if err == nil {
-		err = writeErr
-	}
-	if err != nil {
-		if ctx.Err() != nil && ckpt != "" {
-			fmt.Fprintf(log, "%s: interrupted; run the same command again to resume from %s\n", tag, ckpt)
-		}
-		return fmt.Errorf("%s: %w", tag, err)
-	}
-	return nil
-}
-
-// printStudyTable writes the summary of every group, then the test accuracy at the end of
-// each epoch, then the runs that have not finished.
-func printStudyTable(w io.Writer, groups []*report.Group) {
-	datasets := map[string]bool{}
-	for _, g := range groups {
-		datasets[g.Dataset] = true
-	}
-	angles := make([]string, len(groups))
-	anyAngle := false
-	for i, g := range groups {
-		angles[i] = updateAngles(g)
-		anyAngle = anyAngle || angles[i] != ""
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "run\tdata\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch")
-	if anyAngle {
-		fmt.Fprint(tw, "\tupdate∠gradient ° per layer, first → last evaluation")
-	}
-	fmt.Fprintln(tw)
-	var sums []report.Summary
-	for i, g := range groups {
-		s := report.Summarise(g)
-		sums = append(sums, s)
-		spe := fmt.Sprintf("%.1f", s.SecPerEpoch.Mean)
-		if s.SecPerEpoch.Mean < 1 {
-			spe = fmt.Sprintf("%.3f", s.SecPerEpoch.Mean)
-		}
-		seeds := fmt.Sprint(len(g.Runs))
-		if len(g.Diverged) > 0 {
-			seeds += fmt.Sprintf(" (+%d diverged)", len(g.Diverged))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s", g.Label, g.Dataset, seeds,
-			s.Final.Format(2), s.Peak.Format(2), s.PeakEpoch.Mean, spe)
-		if anyAngle {
-			fmt.Fprintf(tw, "\t%s", angles[i])
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
-	printPerEpoch(w, sums, len(datasets) > 1)
-	var diverged []string
-	for _, g := range groups {
-		for _, r := range g.Diverged {
-			diverged = append(diverged, fmt.Sprintf("%s@%d on %s at %s", r.Label, r.Seed, r.Dataset, r.Diverged))
-		}
-	}
-	if len(diverged) > 0 {
-		fmt.Fprintf(w, "\ndiverged (non-finite values; left out of the table): %s\n", strings.Join(diverged, ", "))
-	}
-	var pending []string
-	for _, g := range groups {
-		for _, r := range g.Incomplete {
-			l := r.Last()
-			pending = append(pending, fmt.Sprintf("%s@%d on %s (at epoch %d of %d)", r.Label, r.Seed, r.Dataset, l.Epoch, r.PlannedEpochs()))
-		}
-	}
-	if len(pending) > 0 {
-		fmt.Fprintf(w, "\nnot finished (left out of the table): %s\n", strings.Join(pending, ", "))
-	}
-}
-
-// updateAngles formats the angle between each layer's update and the backprop gradient
-// (mean over seeds) at the group's first and last evaluation, "75→66 83→77 0→0", or "" when
-// the runs did not log it. Backprop itself shows 0→0: the column tells at a glance whether a
-// rule's updates came to point along the gradient.
-func updateAngles(g *report.Group) string {
-	first := report.LayerStats(g, "update_angle_deg", true)
-	last := report.LayerStats(g, "update_angle_deg", false)
-	if len(first) == 0 || len(first) != len(last) {
-		return ""
-	}
-	parts := make([]string, len(first))
-	for i := range first {
-		parts[i] = fmt.Sprintf("%.0f→%.0f", first[i].Mean, last[i].Mean)
-	}
-	return strings.Join(parts, " ")
-}
-
-// printPerEpoch writes the test accuracy at the end of every epoch (mean over seeds), one
-// column per configuration, for studies short enough to read that way.
-func printPerEpoch(w io.Writer, sums []report.Summary, withData bool) {
-	epochs := 0
-	for _, s := range sums {
-		epochs = max(epochs, len(s.PerEpoch))
-	}
-	if epochs == 0 || epochs > 30 {
-		return
-	}
-	fmt.Fprintln(w, "\ntest accuracy % at the end of each epoch (mean over seeds; epoch 0 trains only R in the COPI presets):")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "epoch\t")
-	for _, s := range sums {
-		if withData {
-			fmt.Fprintf(tw, "%s (%s)\t", s.Group.Label, s.Group.Dataset)
-		} else {
-			fmt.Fprintf(tw, "%s\t", s.Group.Label)
-		}
-	}
-	fmt.Fprintln(tw)
-	for e := 0; e < epochs; e++ {
-		fmt.Fprintf(tw, "%d\t", e)
-		for _, s := range sums {
-			if e < len(s.PerEpoch) {
-				fmt.Fprintf(tw, "%.2f\t", s.PerEpoch[e].Mean)
-			} else {
-				fmt.Fprint(tw, "\t")
-			}
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/copi-learn/copi/mat32"
+	"github.com/copi-learn/copi/study"
 	"github.com/copi-learn/copi/report"
 	"github.com/copi-learn/copi/train"
 )
@@ -35,11 +36,11 @@ func writeStudy(t *testing.T, dir string) string {
 }
 
 func TestCompareStudyPlan(t *testing.T) {
-	st, err := readStudy(writeStudy(t, t.TempDir()))
+	st, err := study.Read(writeStudy(t, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := st.plan(nil)
+	plan, err := st.Plan(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,25 +50,25 @@ func TestCompareStudyPlan(t *testing.T) {
 	var keys []string
 	for i, p := range plan {
 		keys = append(keys, p.Key)
-		if p.Index != i || p.Cfg.Epochs != 2 || p.Cfg.Sizes[1] != 32 || p.Cfg.Optimizer.Name != "adam" {
+		if p.Index != i || p.Cfg.Epochs != 2 || opts(p.Cfg).Sizes[1] != 32 || opts(p.Cfg).Optimizer.Name != "adam" {
 			t.Errorf("run %d: %+v", i, p)
 		}
 	}
-	if plan[0].Label != "bp" || plan[2].Label != "fa-fast" || plan[2].Cfg.Rule != "fa" || plan[2].Cfg.Optimizer.LR != 2e-3 ||
-		plan[0].Cfg.Optimizer.LR != 1e-3 || plan[0].Seed != 1 || plan[1].Seed != 2 {
+	if plan[0].Label != "bp" || plan[2].Label != "fa-fast" || plan[2].Cfg.Rule != "fa" || opts(plan[2].Cfg).Optimizer.LR != 2e-3 ||
+		opts(plan[0].Cfg).Optimizer.LR != 1e-3 || plan[0].Seed != 1 || plan[1].Seed != 2 {
 		t.Errorf("plan: %+v", plan)
 	}
 	if plan[0].Hash != plan[1].Hash || plan[0].Hash == plan[2].Hash {
 		t.Errorf("hashes should depend on the configuration and not the seed: %v", keys)
 	}
-	again, _ := st.plan(nil)
+	again, _ := st.Plan(nil)
 	for i := range plan {
 		if again[i].Key != plan[i].Key {
 			t.Errorf("plan is not deterministic: %s vs %s", again[i].Key, plan[i].Key)
 		}
 	}
 	for _, bad := range []string{"1/1", "2", "-1/3", "a/b"} {
-		if _, _, err := parseShard(bad); err == nil {
+		if _, _, err := study.ParseShard(bad); err == nil {
 			t.Errorf("--shard %s accepted", bad)
 		}
 	}
@@ -114,8 +115,8 @@ func TestCompareShardsResumeAndMerge(t *testing.T) {
 
 	// Break run 0 (bp, seed 1, shard 0) off after epoch 0: a checkpoint at epoch 1 and only
 	// its first line in the metrics, as if killed during epoch 1.
-	st, _ := readStudy(sf)
-	plan, _ := st.plan(nil)
+	st, _ := study.Read(sf)
+	plan, _ := st.Plan(nil)
 	p := plan[0]
 	raw, _ := os.ReadFile(files[0])
 	var keep []string
@@ -137,13 +138,13 @@ func TestCompareShardsResumeAndMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := p.Cfg
+	c := p.Cfg.Clone()
 	c.Epochs = 1
 	tr, err := train.NewTrainer(eng, c, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Run(context.Background(), train.Options{CheckpointPath: filepath.Join(ck, checkpointName(p.Key))}); err != nil {
+	if err := tr.Run(context.Background(), train.Options{CheckpointPath: filepath.Join(ck, study.CheckpointName(p.Key))}); err != nil {
 		t.Fatal(err)
 	}
 

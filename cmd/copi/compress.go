@@ -15,22 +15,28 @@ import (
 	"github.com/copi-learn/copi/checkpoint"
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/nn"
+	"github.com/copi-learn/copi/rule/credit"
 	"github.com/copi-learn/copi/train"
 )
 
 // metaCompressed is the checkpoint metadata key that records how a model was compressed.
 const metaCompressed = "copi.compressed"
 
-// model is a network loaded from a checkpoint, with its training configuration and data.
+// model is a credit-family network loaded from a checkpoint, with its trainer.
 type model struct {
 	path string
 	ck   *checkpoint.Checkpoint
 	t    *train.Trainer
+	m    *credit.Model
+	net  *nn.MLP
 }
 
-// loadModel reads the network of the checkpoint at path (written by copi train or copi
-// compress) and pairs it with the data; the trainer is fresh apart from the network and the
-// feedback matrices.
+// mlpLearner is what the MLP-only tools (receptive fields, compression) ask of a learner.
+type mlpLearner interface{ MLP() *nn.MLP }
+
+// loadModel reads the learner of the checkpoint at path (written by copi train or copi
+// compress) and pairs it with the data. Only the credit family's MLPs qualify: another
+// rule's checkpoint is a clear error.
 func loadModel(ctx context.Context, eng *mat32.Engine, path, dataSpec string, log io.Writer) (*model, *train.Data, error) {
 	ck, err := checkpoint.Read(path)
 	if err != nil {
@@ -48,17 +54,15 @@ func loadModel(ctx context.Context, eng *mat32.Engine, path, dataSpec string, lo
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := train.LoadNetwork(ck, t.Net); err != nil {
+	ml, ok := t.Learner.(mlpLearner)
+	cm, isCredit := t.Learner.(*credit.Model)
+	if !ok || !isCredit {
+		return nil, nil, fmt.Errorf("%s: rule %s has no MLP with decorrelators to analyse: receptive fields and compression need a rule of the COPI/feedback-alignment family", path, cfg.Rule)
+	}
+	if err := t.Learner.Load(ck); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for i, b := range t.Learner.Feedback {
-		if b.Data != nil {
-			if err := ck.LoadMatrix(fmt.Sprintf("feedback.%d", i+1), b); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", path, err)
-			}
-		}
-	}
-	return &model{path: path, ck: ck, t: t}, d, nil
+	return &model{path: path, ck: ck, t: t, m: cm, net: ml.MLP()}, d, nil
 }
 
 // noDecorrelatorsHint turns the analysis package's error into a one-line message that says
@@ -85,14 +89,15 @@ type compressedRecord struct {
 // the end of the configured epochs, so that copi eval reads it and copi train --resume
 // --epochs N continues training it.
 func saveCompressed(eng *mat32.Engine, src *model, d *train.Data, net *nn.MLP, rec compressedRecord, path string) error {
-	cfg := src.t.Cfg
-	cfg.Sizes = append([]int(nil), net.Config.Sizes...)
+	cfg := src.t.Cfg.Clone()
+	cfg.Options.(*credit.Options).Sizes = append([]int(nil), net.Config.Sizes...)
 	t, err := train.NewTrainer(eng, cfg, d)
 	if err != nil {
 		return fmt.Errorf("compressed model: %w", err)
 	}
+	dm := t.Learner.(*credit.Model)
 	for i, l := range net.Layers {
-		dst := t.Net.Layers[i]
+		dst := dm.Net.Layers[i]
 		mat32.Copy(dst.W, l.W)
 		copy(dst.B, l.B)
 		if l.HasR() != dst.HasR() {
@@ -103,9 +108,9 @@ func saveCompressed(eng *mat32.Engine, src *model, d *train.Data, net *nn.MLP, r
 		}
 	}
 	kept := len(net.Layers) - 1 // layers copied unchanged from the source
-	for i, b := range t.Learner.Feedback {
-		if i < kept && b.Data != nil && mat32.SameShape(b, src.t.Learner.Feedback[i]) {
-			mat32.Copy(b, src.t.Learner.Feedback[i])
+	for i, b := range dm.Learner.Feedback {
+		if i < kept && b.Data != nil && mat32.SameShape(b, src.m.Learner.Feedback[i]) {
+			mat32.Copy(b, src.m.Learner.Feedback[i])
 		}
 	}
 	t.Pos = train.Position{Epoch: cfg.Epochs}
@@ -135,13 +140,9 @@ type sweepRow struct {
 	testLoss, testAcc float64
 }
 
-func evaluateNet(eng *mat32.Engine, net *nn.MLP, cfg train.Config, d *train.Data) (loss, acc float64, err error) {
-	lossFn, err := nn.ParseLoss(cfg.Loss)
-	if err != nil {
-		return 0, 0, err
-	}
+func evaluateNet(eng *mat32.Engine, net *nn.MLP, m *credit.Model, d *train.Data) (loss, acc float64, err error) {
 	tr := net.NewTrace(1000)
-	loss, acc = train.Evaluate(eng, net, tr, lossFn, d.TestX, d.TestY, make([]int, tr.Cap))
+	loss, acc = credit.Evaluate(eng, net, tr, m.Learner.Cfg.Loss, d.TestX, d.TestY, make([]int, tr.Cap))
 	return loss, acc, nil
 }
 
@@ -226,7 +227,7 @@ e.g. to compare with a BP-Adam model.`,
 			if err != nil {
 				return err
 			}
-			net := m.t.Net
+			net := m.net
 			L := len(net.Layers)
 			opt := analysis.CompressOptions{Options: analysis.Options{MaxExamples: examples, AllowCorrelated: allowCorr}}
 			var ks []int
@@ -250,14 +251,14 @@ e.g. to compare with a BP-Adam model.`,
 				return noDecorrelatorsHint(err, args[0])
 			}
 			full := newSweepRow("full", -1, net)
-			if full.testLoss, full.testAcc, err = evaluateNet(eng, net, m.t.Cfg, d); err != nil {
+			if full.testLoss, full.testAcc, err = evaluateNet(eng, net, m.m, d); err != nil {
 				return err
 			}
 			rows := []sweepRow{full}
 			var accs []float64
 			for i, c := range nets {
 				r := newSweepRow("", ks[i], c)
-				if r.testLoss, r.testAcc, err = evaluateNet(eng, c, m.t.Cfg, d); err != nil {
+				if r.testLoss, r.testAcc, err = evaluateNet(eng, c, m.m, d); err != nil {
 					return err
 				}
 				rows = append(rows, r)

@@ -3,64 +3,109 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"github.com/copi-learn/copi/rule"
+	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/train"
 )
 
+// presetLine is one preset in `copi presets --json`.
+type presetLine struct {
+	Name  string `json:"name"`
+	Rule  string `json:"rule"`
+	About string `json:"about"`
+}
+
 func newPresetsCmd() *cobra.Command {
-	var show, format string
+	var (
+		show, format string
+		asJSON       bool
+	)
 	cmd := &cobra.Command{
-		Use:   "presets",
+		Use:   "presets [show NAME]",
 		Short: "List the built-in configurations and the learning rules",
-		Long: `Lists the presets (the paper's published configurations) and the learning rules.
-With --show P, prints preset P in full as YAML (or JSON with --format json): save it,
-edit it and pass it to 'copi train --config FILE'.`,
+		Long: `Lists the presets (the published configurations of each rule's paper), one line
+each, and the registered learning rules. 'copi presets show NAME' (or --show NAME)
+prints a preset in full as YAML (or JSON with --format json): the common keys
+(rule, batch_size, epochs, eval_every, seed, ...) and the rule's own options under
+"options". Save it, edit it, and pass it to 'copi train --config FILE', or change
+single keys with 'copi train --preset NAME --set key=value'.`,
 		Example: `  copi presets
-  copi presets --show mnist/copi-bp > my.yaml`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  copi presets show mnist/ff
+  copi presets show mnist/copi-bp > my.yaml && copi train --config my.yaml`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || (len(args) == 2 && args[0] == "show") {
+				return nil
+			}
+			return fmt.Errorf("usage: copi presets, or copi presets show NAME (got %q)", args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
+			if len(args) == 2 {
+				show = args[1]
+			}
 			if show != "" {
 				c, err := train.Preset(show)
 				if err != nil {
 					return err
 				}
-				if format == "json" {
+				switch format {
+				case "json":
 					b, _ := json.MarshalIndent(c, "", "  ")
 					fmt.Fprintln(w, string(b))
-					return nil
+				case "yaml":
+					// Every key, the ones the preset leaves at the rule's defaults included.
+					b, err := yaml.Marshal(c)
+					if err != nil {
+						return err
+					}
+					about, _ := train.PresetAbout(show)
+					fmt.Fprintf(w, "# %s: %s\n%s", show, about, b)
+				default:
+					return fmt.Errorf("--format %q: want yaml or json", format)
 				}
-				b, err := yaml.Marshal(c)
-				if err != nil {
-					return err
+				return nil
+			}
+			if asJSON {
+				enc := json.NewEncoder(w)
+				for _, p := range train.Presets() {
+					c, err := train.Preset(p)
+					if err != nil {
+						return err
+					}
+					about, _ := train.PresetAbout(p)
+					if err := enc.Encode(presetLine{Name: p, Rule: c.Rule, About: about}); err != nil {
+						return err
+					}
 				}
-				fmt.Fprint(w, string(b))
 				return nil
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "preset\trule\tnetwork\toptimizer\tlr\tm\tdecorrelation")
+			fmt.Fprintln(tw, "preset\trule\twhat it is")
 			for _, p := range train.Presets() {
-				c, _ := train.Preset(p)
-				sizes := strings.Trim(strings.ReplaceAll(fmt.Sprint(c.Sizes), " ", "-"), "[]")
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%g\t%s\n", p, c.Rule, sizes, c.Optimizer.Name, c.Optimizer.LR, c.LossMultiplier, c.Decorrelation.Variant)
+				c, err := train.Preset(p)
+				if err != nil {
+					return err
+				}
+				about, _ := train.PresetAbout(p)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", p, c.Rule, about)
 			}
 			tw.Flush()
 			fmt.Fprintln(w)
 			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "rule\twhat it is")
-			for _, r := range rule.Names() {
-				fmt.Fprintf(tw, "%s\t%s\n", r, rule.About(r))
+			for _, name := range learn.Names() {
+				r, _ := learn.Lookup(name)
+				fmt.Fprintf(tw, "%s\t%s\n", name, r.About)
 			}
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&show, "show", "", "print this preset in full")
-	cmd.Flags().StringVar(&format, "format", "yaml", "yaml or json, with --show")
+	cmd.Flags().StringVar(&show, "show", "", "print this preset in full (same as 'copi presets show NAME')")
+	cmd.Flags().StringVar(&format, "format", "yaml", "yaml or json, with show")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "list the presets as JSON lines")
 	return cmd
 }

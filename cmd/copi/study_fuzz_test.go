@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/copi-learn/copi/study"
 )
 
 // FuzzStudy: any study file is read and planned without a panic; either reading or planning
@@ -22,11 +24,11 @@ func FuzzStudy(f *testing.F) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		st, err := readStudy(p)
+		st, err := study.Read(p)
 		if err != nil {
 			return
 		}
-		plan, err := st.plan(nil)
+		plan, err := st.Plan(nil)
 		if err != nil {
 			return
 		}

@@ -25,9 +25,13 @@ func newTrainCmd() *cobra.Command {
 
 The configuration starts from --preset (default mnist/copi-bp: the paper's
 784-500x6-10 network with COPI and backprop perturbations), then applies the keys of
---config FILE (YAML or JSON, the names of 'copi presets --show P'), then every flag
-you give. Epoch 0 of the presets only trains the decorrelators R (the reference
-schedule); epochs are counted from 0.
+--config FILE (YAML or JSON, as 'copi presets show P' prints them), then --rule, then
+the shorthand flags you give (--lr, --sizes, ...), then every --set key=value. Any
+key of the configuration can be set with --set: the common ones (batch_size, epochs,
+eval_every, seed, ...) and the rule's own options (e.g. optimizer.lr for the COPI
+family, negatives or predict for forward-forward); an unknown key is an error that
+lists the valid ones. Epoch 0 of the COPI presets only trains the decorrelators R
+(the reference schedule); epochs are counted from 0.
 
 --data takes a registered dataset (fashion-mnist, mnist, kmnist, cifar10; see
 'copi data list') or a path (a directory of IDX files, CIFAR-10 batches or .npy
@@ -41,6 +45,7 @@ checkpoint.`,
 		Example: `  copi train --preset mnist/copi-bp --data fashion-mnist --epochs 3
   copi train --preset mnist/bp-adam --data mnist --epochs 20 --metrics bp.jsonl
   copi train --rule copi-fa --lr 5e-4 --checkpoint run.ckpt --metrics run.jsonl
+  copi train --preset mnist/ff --data mnist --set negatives=uniform --set predict=softmax
   copi train --resume run.ckpt --epochs 40 --checkpoint run.ckpt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,13 +59,14 @@ checkpoint.`,
 			var t *train.Trainer
 			if resume != "" {
 				// The data comes from the flags; the configuration from the checkpoint.
-				d, err := loadData(ctx, dataSpec, cf.validation, log)
+				validation, _ := cmd.Flags().GetInt("validation")
+				d, err := loadData(ctx, dataSpec, validation, log)
 				if err != nil {
 					return err
 				}
 				epochs := 0
 				if cmd.Flags().Changed("epochs") {
-					epochs = cf.epochs
+					epochs, _ = cmd.Flags().GetInt("epochs")
 				}
 				if t, err = train.Resume(eng, resume, d, epochs); err != nil {
 					return err
@@ -80,10 +86,9 @@ checkpoint.`,
 				}
 			}
 			cfg := t.Cfg
-			w, d := t.Net.NumParams()
-			fmt.Fprintf(log, "rule %s, network %v (%d weights, %d decorrelator entries), batch %d, %d epochs, seed %d, %d threads (%s kernel)\n",
-				cfg.Rule, cfg.Sizes, w, d, cfg.BatchSize, cfg.Epochs, cfg.Seed, eng.Threads(), eng.Kernel())
-			opt := train.Options{CheckpointPath: ckpt, RunLabel: fmt.Sprintf("%s@%d", label(cfg), cfg.Seed), EvalAtStart: true}
+			fmt.Fprintf(log, "%s, batch %d, %d epochs, seed %d, %d threads (%s kernel)\n",
+				t.Describe(), cfg.BatchSize, cfg.Epochs, cfg.Seed, eng.Threads(), eng.Kernel())
+			opt := train.Options{CheckpointPath: ckpt, RunLabel: fmt.Sprintf("%s@%d", train.Label(cfg), cfg.Seed), EvalAtStart: true}
 			if metrics != "" {
 				f, err := os.OpenFile(metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 				if err != nil {
@@ -93,10 +98,10 @@ checkpoint.`,
 				opt.Metrics = f
 			}
 			remaining := (cfg.Epochs-t.Pos.Epoch)*t.StepsPerEpoch() - t.Pos.Step
-			p := newProgress(log, label(cfg), remaining, quiet)
-			opt.OnStep, opt.OnEval = p.step, p.eval
+			p := newProgress(log, train.Label(cfg), remaining, quiet)
+			opt.OnStep, opt.OnEval = p.Step, p.Eval
 			runErr := t.Run(ctx, opt)
-			p.done()
+			p.Done()
 			var div *train.DivergenceError
 			switch {
 			case errors.As(runErr, &div):
@@ -122,14 +127,4 @@ checkpoint.`,
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default $COPI_THREADS, else all cores)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the summary table")
 	return cmd
-}
-
-// label names a run in tables and logs: the preset when the rule is the preset's own.
-func label(cfg train.Config) string {
-	if cfg.Preset != "" {
-		if p, err := train.Preset(cfg.Preset); err == nil && p.Rule == cfg.Rule {
-			return cfg.Preset
-		}
-	}
-	return cfg.Rule
 }

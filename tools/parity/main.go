@@ -28,7 +28,7 @@ import (
 
 	"github.com/copi-learn/copi/data"
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/rule"
+	"github.com/copi-learn/copi/rule/credit"
 	"github.com/copi-learn/copi/train"
 )
 
@@ -70,7 +70,7 @@ func run(preset string, steps, decorSteps int, dataset, out string, threads, eve
 	if err != nil {
 		return err
 	}
-	cfg.DecorOnlyEpochs = 0
+	cfg.Options.(*credit.Options).DecorOnlyEpochs = 0
 	cfg.ShuffleFirstEpoch = false
 
 	ds, err := data.Load(context.Background(), dataset, data.Options{Log: io.Discard})
@@ -96,6 +96,7 @@ func run(preset string, steps, decorSteps int, dataset, out string, threads, eve
 	if err != nil {
 		return err
 	}
+	m := t.Learner.(*credit.Model)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -124,12 +125,12 @@ func run(preset string, steps, decorSteps int, dataset, out string, threads, eve
 			return err
 		}
 		x := d.TrainX.Slice(s*b, (s+1)*b, 0, in)
-		ph := rule.Phase{UpdateW: s >= decorSteps, UpdateR: true}
-		loss := t.Learner.Step(x, d.TrainY[s*b:(s+1)*b], ph)
+		ph := credit.Phase{UpdateW: s >= decorSteps, UpdateR: true}
+		loss := m.Learner.Step(x, d.TrainY[s*b:(s+1)*b], ph)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			// Step changed nothing: the state is that after s finite steps.
 			fmt.Fprintf(os.Stderr, "parity: %s diverged: non-finite loss at step %d (%s); keeping the %d finite steps\n",
-				preset, s, t.Learner.FirstNonFinite(), s)
+				preset, s, m.NonFinite(), s)
 			rec.DivergedAt, rec.Steps = s, s
 			break
 		}

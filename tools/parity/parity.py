@@ -138,8 +138,8 @@ class Replay:
         if eq["credit"] == "fa" and any(b is None for b in self.B[1:]):
             sys.exit("parity.py: copi-fa checkpoint lacks feedback.<l> for l = 2..L")
         self.I = [None if r is None else torch.eye(r.shape[0], dtype=dtype) for r in self.R]
-        state = tensors["train.state"]  # epoch, step, learner steps, optimiser steps, ...
-        self.t = int(state[3])
+        steps = tensors["credit.steps"]  # learner steps, optimiser steps
+        self.t = int(steps[1])
         if eq["update"] == "adam":
             # no biases: optimiser slot i is layer i's W
             self.mom = [get(f"optimizer.m.{i}") for i in range(L)]
@@ -351,10 +351,11 @@ def main():
     with open(os.path.join(args.dir, "losses.json")) as fh:
         go = json.load(fh)
     cfg = json.loads(meta["copi.config"])
+    cfg = {**cfg, **cfg.get("options", {})}  # the rule's options sit under "options"
     eq = equations(cfg)
     L = len(cfg["sizes"]) - 1
     K, D, diverged = go["steps"], go.get("decor_only_steps", 0), go.get("diverged_at", -1)
-    if init["train.state"][2] != 0:
+    if init["credit.steps"][0] != 0:
         sys.exit("parity.py: init.ckpt is not at step 0")
 
     imgs = read_idx(os.path.join(args.dataset_dir, "train-images-idx3-ubyte.gz"))

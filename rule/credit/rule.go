@@ -23,7 +23,7 @@
 // the rule's weight change and the negative gradient, and between the feedback matrices and
 // the forward weights they stand in for. It uses [Learner.RuleGradients] and
 // [Learner.TrueGradients], which run the code of Step without changing the network.
-package rule
+package credit
 
 import (
 	"fmt"

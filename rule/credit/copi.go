@@ -1,4 +1,4 @@
-package rule
+package credit
 
 import (
 	"github.com/copi-learn/copi/mat32"

@@ -1,0 +1,14 @@
+// Package rule brings every learning rule of copi into the registry of package learn: import
+// it (for its side effect) wherever rules are looked up by name. Each family lives in a
+// package of its own below this one and registers its rules in its init function:
+//
+//   - credit: the COPI family and the feedback-alignment family on an MLP (bp, decor-bp,
+//     copi-bp, copi-fa, copi-dfa, fa, dfa, usf, brsf, frsf);
+//   - ff: forward-forward (Hinton 2022) with hard negatives.
+//
+// Adding a rule means adding its package and one import line here.
+package rule
+
+import (
+	_ "github.com/copi-learn/copi/rule/credit" // bp, decor-bp, copi-*, fa, dfa, usf, brsf, frsf
+)
