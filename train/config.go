@@ -383,16 +383,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rule %s: options of type %T, want %T", c.Rule, c.Options, r.Options())
 	}
 	if c.BatchSize <= 0 || c.BatchSize > 1<<20 {
-		return fmt.Errorf("batch size %d must be between 1 and %d", c.BatchSize, 1<<20)
+		return fmt.Errorf("batch_size %d must be between 1 and %d", c.BatchSize, 1<<20)
 	}
 	if c.Epochs < 0 || c.Epochs > 1_000_000 {
 		return fmt.Errorf("epochs %d must be between 0 and 1000000", c.Epochs)
 	}
 	if math.IsNaN(c.EvalEvery) || c.EvalEvery <= 0 || c.EvalEvery > 1 {
-		return fmt.Errorf("eval-every %v must be in (0, 1] epochs", c.EvalEvery)
+		return fmt.Errorf("eval_every %v must be in (0, 1] epochs", c.EvalEvery)
 	}
 	if c.Validation < 0 {
-		return fmt.Errorf("validation size %d must not be negative", c.Validation)
+		return fmt.Errorf("validation %d must not be negative", c.Validation)
 	}
 	if v, ok := c.Options.(learn.Validator); ok {
 		if err := v.Validate(); err != nil {
