@@ -11,4 +11,5 @@ package rule
 
 import (
 	_ "github.com/copi-learn/copi/rule/credit" // bp, decor-bp, copi-*, fa, dfa, usf, brsf, frsf
+	_ "github.com/copi-learn/copi/rule/ff"     // ff
 )

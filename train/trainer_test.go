@@ -16,6 +16,7 @@ import (
 	"github.com/copi-learn/copi/checkpoint"
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/optim"
+	_ "github.com/copi-learn/copi/rule" // every rule, for the presets
 	"github.com/copi-learn/copi/rule/credit"
 )
 

@@ -112,7 +112,7 @@ func (p *progress) Eval(r train.Record) {
 func scalarsText(sc map[string]float64) string {
 	var b strings.Builder
 	for _, k := range sortedScalarKeys(sc) {
-		if strings.HasPrefix(k, "acc") {
+		if strings.Contains(k, "acc") {
 			fmt.Fprintf(&b, "  %s %5.2f%%", strings.ReplaceAll(k, "_", " "), 100*sc[k])
 		} else {
 			fmt.Fprintf(&b, "  %s %.4f", strings.ReplaceAll(k, "_", " "), sc[k])
@@ -153,7 +153,7 @@ func printRecords(w io.Writer, recs []train.Record) {
 	}
 	head := "epoch\ttrain loss\ttrain acc %\ttest loss\ttest acc %\t"
 	for _, k := range keys {
-		if strings.HasPrefix(k, "acc") {
+		if strings.Contains(k, "acc") {
 			head += strings.ReplaceAll(k, "_", " ") + " %\t"
 		} else {
 			head += strings.ReplaceAll(k, "_", " ") + "\t"
@@ -175,7 +175,7 @@ func printRecords(w io.Writer, recs []train.Record) {
 			switch {
 			case !ok:
 				fmt.Fprint(tw, "–\t")
-			case strings.HasPrefix(k, "acc"):
+			case strings.Contains(k, "acc"):
 				fmt.Fprintf(tw, "%.2f\t", 100*v)
 			default:
 				fmt.Fprintf(tw, "%.4f\t", v)

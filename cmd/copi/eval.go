@@ -73,7 +73,7 @@ forward-forward, --set predict=softmax makes the softmax mode the headline accur
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				if strings.HasPrefix(k, "acc") {
+				if strings.Contains(k, "acc") {
 					extra = append(extra, fmt.Sprintf("%s %.2f%%", strings.ReplaceAll(k, "_", " "), 100*ev.Scalars[k]))
 				} else {
 					extra = append(extra, fmt.Sprintf("%s %.4f", strings.ReplaceAll(k, "_", " "), ev.Scalars[k]))
