@@ -16,13 +16,18 @@ const (
 	// FormatName is the value of the "format" metadata key in every copi checkpoint.
 	FormatName = "copi.checkpoint"
 	// FormatVersion is the checkpoint format major version this package writes, and
-	// the newest it reads.
-	FormatVersion = 1
+	// the newest it reads. Version 2 added the mandatory [MetaChecksum]; version 1
+	// files, which have none, are still read.
+	FormatVersion = 2
 	// MetaFormat is the metadata key holding [FormatName].
 	MetaFormat = "format"
 	// MetaFormatVersion is the metadata key holding the format version as a decimal
 	// integer string.
 	MetaFormatVersion = "format_version"
+	// MetaChecksum is the metadata key holding the checkpoint's checksum,
+	// "crc32c:" followed by eight lowercase hexadecimal digits (see the package
+	// documentation for what it covers).
+	MetaChecksum = "checksum"
 	// MaxHeaderSize is the largest JSON header, in bytes, that is read or written;
 	// it matches the limit of the safetensors reference implementation.
 	MaxHeaderSize = 100_000_000
@@ -40,6 +45,10 @@ var (
 	// ErrNotCheckpoint is wrapped by errors for valid safetensors data that lacks the
 	// copi format metadata, such as a plain safetensors file (see [ReadRaw]).
 	ErrNotCheckpoint = errors.New("not a copi checkpoint")
+	// ErrCorrupt is wrapped, together with [ErrInvalid], by errors for checkpoints whose
+	// checksum does not match their bytes or is missing where the format version
+	// requires one: the file was damaged after it was written.
+	ErrCorrupt = errors.New("corrupt checkpoint")
 	// ErrVersion is wrapped by errors for checkpoints of a newer format version than
 	// [FormatVersion].
 	ErrVersion = errors.New("unsupported checkpoint version")
@@ -180,13 +189,13 @@ func (c *Checkpoint) MetaKeys() []string {
 }
 
 // SetMeta sets the metadata value for key. Keys and values must be valid UTF-8 and keys
-// non-empty. The keys [MetaFormat] and [MetaFormatVersion] are reserved: [Encode]
-// writes them, and SetMeta refuses them.
+// non-empty. The keys [MetaFormat], [MetaFormatVersion] and [MetaChecksum] are
+// reserved: [Encode] writes them, and SetMeta refuses them.
 func (c *Checkpoint) SetMeta(key, value string) error {
 	switch {
 	case key == "":
 		return c.errorf("set metadata: empty key")
-	case key == MetaFormat || key == MetaFormatVersion:
+	case key == MetaFormat || key == MetaFormatVersion || key == MetaChecksum:
 		return c.errorf("set metadata: key %q is reserved", key)
 	case !utf8.ValidString(key):
 		return c.errorf("set metadata: key %q is not valid UTF-8", key)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,7 +60,7 @@ func encode(t testing.TB, c *Checkpoint) []byte {
 }
 
 // sameContent reports how a and b differ (tensors, order, bits, and metadata other
-// than the format keys), or "" if they do not.
+// than the keys Encode writes), or "" if they do not.
 func sameContent(a, b *Checkpoint) string {
 	if !slices.Equal(a.Names(), b.Names()) {
 		return "names " + strings.Join(a.Names(), ",") + " vs " + strings.Join(b.Names(), ",")
@@ -74,7 +75,7 @@ func sameContent(a, b *Checkpoint) string {
 	user := func(c *Checkpoint) map[string]string {
 		m := map[string]string{}
 		for _, k := range c.MetaKeys() {
-			if k != MetaFormat && k != MetaFormatVersion {
+			if k != MetaFormat && k != MetaFormatVersion && k != MetaChecksum {
 				m[k], _ = c.Meta(k)
 			}
 		}
@@ -102,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 	if diff := sameContent(c, d); diff != "" {
 		t.Fatalf("round trip differs: %s", diff)
 	}
-	if v, _ := d.Meta(MetaFormatVersion); v != "1" {
+	if v, _ := d.Meta(MetaFormatVersion); v != strconv.Itoa(FormatVersion) {
 		t.Errorf("format_version %q", v)
 	}
 	if got := encode(t, d); !bytes.Equal(got, b) {
@@ -183,7 +184,8 @@ func TestWriteRead(t *testing.T) {
 	}
 }
 
-// TestGolden pins the exact encoding of a small checkpoint.
+// TestGolden pins the exact encoding of a small checkpoint. The checksum was computed
+// independently, with a bitwise CRC-32C in Python.
 func TestGolden(t *testing.T) {
 	c := New()
 	if err := c.SetFloat32s("w", []float32{1, 2}, 1, 2); err != nil {
@@ -196,7 +198,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := encode(t, c)
-	hdr := `{"__metadata__":{"format":"copi.checkpoint","format_version":"1","note":"a<b"},` +
+	hdr := `{"__metadata__":{"checksum":"crc32c:b5d982d7","format":"copi.checkpoint","format_version":"2","note":"a<b"},` +
 		`"w":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},` +
 		`"b":{"dtype":"U8","shape":[1],"data_offsets":[8,9]}}`
 	for len(hdr)%8 != 0 {
@@ -360,7 +362,7 @@ func randomCheckpoint(r *rand.Rand) *Checkpoint {
 	}
 	for range r.IntN(4) {
 		k := randStr()
-		if k == MetaFormat || k == MetaFormatVersion {
+		if k == MetaFormat || k == MetaFormatVersion || k == MetaChecksum {
 			continue
 		}
 		if err := c.SetMeta(k, randStr()); err != nil {

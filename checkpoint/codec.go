@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/copi-learn/copi/internal/atomicfile"
@@ -23,19 +25,22 @@ func Write(path string, c *Checkpoint) error {
 		return fmt.Errorf("checkpoint %s: write nil checkpoint", path)
 	}
 	// Encode the header first so that an encoding error names the file.
-	if _, err := c.header(); err != nil {
+	hdr, err := c.header()
+	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	// The atomicfile error already names the path.
-	if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return Encode(w, c) }); err != nil {
+	if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return c.encode(w, hdr) }); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }
 
-// Encode writes c to w in the copi checkpoint format, setting the "format" and
-// "format_version" metadata keys to [FormatName] and [FormatVersion] (replacing any
-// values read from a file). The output depends only on c's content and tensor order.
+// Encode writes c to w in the copi checkpoint format, setting the "format",
+// "format_version" and "checksum" metadata keys ([MetaFormat], [MetaFormatVersion],
+// [MetaChecksum]) to [FormatName], [FormatVersion] and the checksum of the output,
+// replacing any values read from a file. The output depends only on c's content and
+// tensor order.
 func Encode(w io.Writer, c *Checkpoint) error {
 	if c == nil {
 		return errors.New("checkpoint: encode nil checkpoint")
@@ -44,6 +49,11 @@ func Encode(w io.Writer, c *Checkpoint) error {
 	if err != nil {
 		return err
 	}
+	return c.encode(w, hdr)
+}
+
+// encode writes the header hdr that c.header returned, then the tensor data.
+func (c *Checkpoint) encode(w io.Writer, hdr []byte) error {
 	if _, err := w.Write(hdr); err != nil {
 		return fmt.Errorf("checkpoint: encode: %w", err)
 	}
@@ -55,27 +65,43 @@ func Encode(w io.Writer, c *Checkpoint) error {
 	return nil
 }
 
-// header returns the 8-byte length prefix followed by the space-padded JSON header.
+// checksumPrefix starts every [MetaChecksum] value; eight hexadecimal digits follow.
+const checksumPrefix = "crc32c:"
+
+// checksumPlaceholder stands in for the checksum's digits while it is computed.
+var checksumPlaceholder = []byte("00000000")
+
+// castagnoli is the CRC-32C table; hash/crc32 uses the CPU's CRC32 instruction for it
+// where there is one (SSE 4.2 on amd64, the CRC extension on arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// header returns the 8-byte length prefix followed by the space-padded JSON header,
+// with the checksum of the whole encoding in its metadata.
 func (c *Checkpoint) header() ([]byte, error) {
 	b := make([]byte, 8, 256+64*len(c.tensors))
 	b = append(b, `{"__metadata__":{`...)
-	meta := make(map[string]string, len(c.meta)+2)
+	meta := make(map[string]string, len(c.meta)+3)
 	for k, v := range c.meta {
 		meta[k] = v
 	}
 	meta[MetaFormat] = FormatName
 	meta[MetaFormatVersion] = strconv.Itoa(FormatVersion)
+	meta[MetaChecksum] = checksumPrefix + string(checksumPlaceholder)
 	keys := make([]string, 0, len(meta))
 	for k := range meta {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	digits := 0 // offset of the checksum's digits in b
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
+		if k == MetaChecksum {
+			digits = len(b) + len(`"`+checksumPrefix)
+		}
 		b = appendString(b, meta[k])
 	}
 	b = append(b, '}')
@@ -112,7 +138,23 @@ func (c *Checkpoint) header() ([]byte, error) {
 		return nil, fmt.Errorf("checkpoint: encode: %d bytes of tensor data exceed the maximum %d", off, int64(maxDataSize))
 	}
 	binary.LittleEndian.PutUint64(b, uint64(n))
+	// The checksum covers the length prefix, the header with the placeholder digits
+	// and the data; its digits then replace the placeholder.
+	crc := crc32.Update(0, castagnoli, b)
+	for i := range c.tensors {
+		crc = crc32.Update(crc, castagnoli, c.tensors[i].data)
+	}
+	putHex32(b[digits:digits+len(checksumPlaceholder)], crc)
 	return b, nil
+}
+
+// putHex32 writes v into dst as eight lowercase hexadecimal digits.
+func putHex32(dst []byte, v uint32) {
+	const hexDigits = "0123456789abcdef"
+	for i := 7; i >= 0; i-- {
+		dst[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
 }
 
 // appendString appends s as a JSON string. Names and metadata are validated as UTF-8
@@ -128,14 +170,17 @@ func appendString(b []byte, s string) []byte {
 }
 
 // Read reads the copi checkpoint at path. It rejects files that are not valid
-// safetensors (errors.Is(err, [ErrInvalid])), lack the copi format metadata
+// safetensors (errors.Is(err, [ErrInvalid])), were damaged after they were written
+// ([ErrCorrupt], with [ErrInvalid]), lack the copi format metadata
 // ([ErrNotCheckpoint]) or have a newer format version ([ErrVersion]).
 func Read(path string) (*Checkpoint, error) { return readFile(path, false) }
 
 // ReadRaw reads any safetensors file with a supported dtype, such as one written by
 // Python's safetensors library. It applies the layout rules but not the copi-specific
 // checks: the "format" metadata keys may be absent or different, and the header need
-// not be padded to a multiple of 8. The metadata is returned as found in the file.
+// not be padded to a multiple of 8. The metadata is returned as found in the file. A
+// file whose metadata says it is a copi checkpoint and has a checksum is still
+// verified (see the package documentation).
 func ReadRaw(path string) (*Checkpoint, error) { return readFile(path, true) }
 
 // Decode reads a copi checkpoint from r, which must end where the checkpoint ends.
@@ -224,16 +269,11 @@ func decode(r io.Reader, src string, size int64, raw bool) (*Checkpoint, error) 
 		return nil, ioErr("read header", err)
 	}
 
-	c, offs, dataLen, err := parseHeader(hdr, bad)
+	c, offs, dataLen, sumAt, err := parseHeader(hdr, bad)
 	if err != nil {
 		return nil, err
 	}
 	c.src = src
-	if !raw {
-		if err := checkFormat(c.meta, src); err != nil {
-			return nil, err
-		}
-	}
 
 	if size >= 0 {
 		if rest := size - 8 - int64(hlen); rest != dataLen {
@@ -253,6 +293,18 @@ func decode(r io.Reader, src string, size int64, raw bool) (*Checkpoint, error) 
 		return nil, bad("trailing bytes after the %d-byte data section the header's data_offsets cover", dataLen)
 	case err != io.EOF:
 		return nil, ioErr("read data", err)
+	}
+	// The checksum, where there is one, comes first: a file that matches it is as
+	// written, so a complaint about its content cannot be damage in disguise.
+	if sum, ok := c.meta[MetaChecksum]; ok && (c.meta[MetaFormat] == FormatName || !raw && strings.HasPrefix(sum, checksumPrefix)) {
+		if err := verifyChecksum(src, lenBuf[:], hdr, data, sum, sumAt); err != nil {
+			return nil, err
+		}
+	}
+	if !raw {
+		if err := checkFormat(c.meta, src); err != nil {
+			return nil, err
+		}
 	}
 	for i := range c.tensors {
 		// Tensors share the freshly read buffer, which nothing else references.
@@ -295,14 +347,15 @@ func readN(r io.Reader, n int64, trusted bool) ([]byte, error) {
 }
 
 // parseHeader parses and validates the JSON header. It returns a checkpoint whose
-// tensors lack data, ordered as in the data section, their [begin, end) offsets, and
-// the data section length.
-func parseHeader(hdr []byte, bad func(string, ...any) error) (*Checkpoint, [][2]int64, int64, error) {
+// tensors lack data, ordered as in the data section, their [begin, end) offsets, the
+// data section length, and the offset in hdr of the [MetaChecksum] value's JSON
+// text (-1 if there is none).
+func parseHeader(hdr []byte, bad func(string, ...any) error) (*Checkpoint, [][2]int64, int64, int, error) {
 	if !utf8.Valid(hdr) {
-		return nil, nil, 0, bad("header is not valid UTF-8")
+		return nil, nil, 0, -1, bad("header is not valid UTF-8")
 	}
 	if hdr[0] != '{' {
-		return nil, nil, 0, bad("header does not start with '{'")
+		return nil, nil, 0, -1, bad("header does not start with '{'")
 	}
 	type parsed struct {
 		tensor
@@ -310,9 +363,10 @@ func parseHeader(hdr []byte, bad func(string, ...any) error) (*Checkpoint, [][2]
 	}
 	var ts []parsed
 	var meta map[string]string
-	err := parseObject(hdr, func(key string, val json.RawMessage) error {
+	sumAt := -1
+	err := parseObject(hdr, func(key string, val json.RawMessage, at int) error {
 		if key == metadataKey {
-			return parseMeta(val, &meta, bad)
+			return parseMeta(val, at, &meta, &sumAt, bad)
 		}
 		if err := checkName(key); err != nil {
 			return bad("%v", err)
@@ -363,7 +417,7 @@ func parseHeader(hdr []byte, bad func(string, ...any) error) (*Checkpoint, [][2]
 		return nil
 	}, bad)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, -1, err
 	}
 
 	// The tensors must tile the data section: sorted by offset, each starts where the
@@ -381,16 +435,16 @@ func parseHeader(hdr []byte, bad func(string, ...any) error) (*Checkpoint, [][2]
 	for i, t := range ts {
 		switch {
 		case t.begin < pos:
-			return nil, nil, 0, bad("tensor %q: data_offsets [%d, %d] overlap tensor %q, which ends at %d", t.name, t.begin, t.end, prev, pos)
+			return nil, nil, 0, -1, bad("tensor %q: data_offsets [%d, %d] overlap tensor %q, which ends at %d", t.name, t.begin, t.end, prev, pos)
 		case t.begin > pos:
-			return nil, nil, 0, bad("tensor %q: data_offsets [%d, %d] leave bytes [%d, %d) of the data section unused", t.name, t.begin, t.end, pos, t.begin)
+			return nil, nil, 0, -1, bad("tensor %q: data_offsets [%d, %d] leave bytes [%d, %d) of the data section unused", t.name, t.begin, t.end, pos, t.begin)
 		}
 		pos, prev = t.end, t.name
 		c.index[t.name] = i
 		c.tensors = append(c.tensors, t.tensor)
 		offs[i] = [2]int64{t.begin, t.end}
 	}
-	return c, offs, pos, nil
+	return c, offs, pos, sumAt, nil
 }
 
 // jsonKind describes the JSON value expected for the Go type t of an entry field.
@@ -416,25 +470,30 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-// parseMeta parses the "__metadata__" object into *meta.
-func parseMeta(val json.RawMessage, meta *map[string]string, bad func(string, ...any) error) error {
+// parseMeta parses the "__metadata__" object, found at offset at of the header, into
+// *meta, and sets *sumAt to the header offset of the [MetaChecksum] value.
+func parseMeta(val json.RawMessage, at int, meta *map[string]string, sumAt *int, bad func(string, ...any) error) error {
 	if string(val) == "null" {
 		return nil
 	}
 	*meta = make(map[string]string)
-	return parseObject(val, func(key string, v json.RawMessage) error {
+	return parseObject(val, func(key string, v json.RawMessage, vAt int) error {
 		var s *string
 		if err := json.Unmarshal(v, &s); err != nil || s == nil {
 			return bad("metadata %q: value %.40s is not a string", key, v)
 		}
 		(*meta)[key] = *s
+		if key == MetaChecksum {
+			*sumAt = at + vAt
+		}
 		return nil
 	}, bad)
 }
 
-// parseObject calls fn for each member of the JSON object in data, in order, and
-// rejects duplicate keys and anything but whitespace after the object.
-func parseObject(data []byte, fn func(key string, val json.RawMessage) error, bad func(string, ...any) error) error {
+// parseObject calls fn for each member of the JSON object in data, in order, with the
+// offset of the member's value in data, and rejects duplicate keys and anything but
+// whitespace after the object.
+func parseObject(data []byte, fn func(key string, val json.RawMessage, at int) error, bad func(string, ...any) error) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	jsonErr := func(err error) error {
 		if errors.Is(err, io.EOF) {
@@ -467,7 +526,10 @@ func parseObject(data []byte, fn func(key string, val json.RawMessage) error, ba
 		if err := dec.Decode(&val); err != nil {
 			return jsonErr(err)
 		}
-		if err := fn(key, val); err != nil {
+		// The decoder stops right after the value. verifyChecksum checks the bytes
+		// there, so a wrong offset could only make a file fail to load.
+		at := int(dec.InputOffset()) - len(val)
+		if err := fn(key, val, at); err != nil {
 			return err
 		}
 	}
@@ -483,7 +545,54 @@ func parseObject(data []byte, fn func(key string, val json.RawMessage) error, ba
 	return nil
 }
 
-// checkFormat verifies the copi format metadata.
+// corruptError reports a checkpoint damaged after it was written; its message names
+// the source, the damage and what to do.
+type corruptError struct {
+	src string
+	msg string
+}
+
+func (e *corruptError) Error() string {
+	name := "checkpoint"
+	if e.src != "" {
+		name += " " + e.src
+	}
+	return name + " is corrupt: " + e.msg + "; it cannot be used — resume from an earlier checkpoint or start over"
+}
+
+func (e *corruptError) Unwrap() []error { return []error{ErrCorrupt, ErrInvalid} }
+
+// verifyChecksum checks the [MetaChecksum] value sum, whose JSON text starts at offset
+// sumAt of hdr, against the CRC-32C of the length prefix lenBuf, the header with
+// the checksum's digits replaced by zeros, and the data section.
+func verifyChecksum(src string, lenBuf, hdr, data []byte, sum string, sumAt int) error {
+	corrupt := func(format string, args ...any) error {
+		return &corruptError{src: src, msg: fmt.Sprintf(format, args...)}
+	}
+	digits := sum[min(len(checksumPrefix), len(sum)):]
+	if !strings.HasPrefix(sum, checksumPrefix) || len(digits) != len(checksumPlaceholder) ||
+		strings.IndexFunc(digits, func(r rune) bool { return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') }) >= 0 {
+		return corrupt("checksum %q is not %q followed by 8 lowercase hexadecimal digits", sum, checksumPrefix)
+	}
+	end := sumAt + len(sum) + 2
+	if sumAt < 0 || end > len(hdr) || hdr[sumAt] != '"' || string(hdr[sumAt+1:end-1]) != sum || hdr[end-1] != '"' {
+		return corrupt("checksum is not stored literally (it holds escape sequences)")
+	}
+	at := sumAt + 1 + len(checksumPrefix)
+	crc := crc32.Update(0, castagnoli, lenBuf)
+	crc = crc32.Update(crc, castagnoli, hdr[:at])
+	crc = crc32.Update(crc, castagnoli, checksumPlaceholder)
+	crc = crc32.Update(crc, castagnoli, hdr[at+len(checksumPlaceholder):])
+	crc = crc32.Update(crc, castagnoli, data)
+	var got [8]byte
+	putHex32(got[:], crc)
+	if string(got[:]) != digits {
+		return corrupt("checksum mismatch (stored %s, computed %s%s)", sum, checksumPrefix, got[:])
+	}
+	return nil
+}
+
+// checkFormat verifies the copi format metadata. It runs after verifyChecksum.
 func checkFormat(meta map[string]string, src string) error {
 	fail := func(kind error, format string, args ...any) error {
 		return &formatError{src: src, kind: kind, msg: fmt.Sprintf(format, args...)}
@@ -505,6 +614,9 @@ func checkFormat(meta map[string]string, src string) error {
 	}
 	if v > FormatVersion {
 		return fail(ErrVersion, "format_version %d is newer than this build reads (%d); upgrade copi", v, FormatVersion)
+	}
+	if _, ok := meta[MetaChecksum]; v >= 2 && !ok {
+		return &corruptError{src: src, msg: fmt.Sprintf("metadata has no %q key, which format_version %d requires", MetaChecksum, v)}
 	}
 	return nil
 }

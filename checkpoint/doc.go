@@ -43,20 +43,52 @@
 //
 // # Metadata and versioning
 //
-// Every copi checkpoint carries two metadata keys, written by [Encode] and checked by
+// Every copi checkpoint carries three metadata keys, written by [Encode] and checked by
 // [Decode] and [Read]:
 //
 //	"format":         "copi.checkpoint"
-//	"format_version": "1"   (a decimal integer)
+//	"format_version": "2"                 (a decimal integer)
+//	"checksum":       "crc32c:1a2b3c4d"   (see Checksum below)
 //
 // format_version is a major version: it is incremented only when a change would make
-// older readers misinterpret a file. Additive changes—new tensors, new metadata keys—do
-// not change it, and readers must ignore what they do not know. A reader refuses files
+// older readers misinterpret a file, or when readers must insist on something older
+// files lack. Additive changes—new tensors, new metadata keys—do not change it, and
+// readers must ignore what they do not know. Version 2 made the checksum mandatory;
+// version 1 files, which have none, are still read (unverified). A reader refuses files
 // with a format_version greater than [FormatVersion] (errors.Is(err, [ErrVersion])) and
 // files without the format keys (errors.Is(err, [ErrNotCheckpoint])), such as plain
 // safetensors files produced elsewhere. Use [ReadRaw] or [DecodeRaw] to read those: they
 // apply all layout rules except the copi-specific ones (format keys, 8-byte header
-// alignment).
+// alignment, a mandatory checksum).
+//
+// # Checksum
+//
+// The checksum catches damage done after a checkpoint was written—a flipped bit on disk
+// or in a copy, a block of another file—which the layout rules miss whenever it leaves
+// the structure intact: a changed weight, epoch number or metadata value would
+// otherwise load silently. Its value is "crc32c:" and eight lowercase hexadecimal digits:
+// the CRC-32C (Castagnoli polynomial, as in iSCSI and ext4) of the whole file—length
+// prefix, header and data section—computed with those eight digits set to the ASCII
+// text "00000000". The digits' position does not depend on their value, so [Encode]
+// computes the checksum over the in-memory tensors before it writes anything and then
+// streams the file in one pass; a reader computes it over the bytes it has just read.
+//
+// CRC-32C, not a cryptographic hash, because the threat is accidental damage: an
+// adversary could recompute any unkeyed hash, SHA-256 included. Go computes CRC-32C
+// with the CPU's CRC32 instruction (SSE 4.2 on amd64, the CRC extension on arm64), at
+// about 6 GB/s on a machine where SHA-256 runs at 0.7 GB/s: some 15 ms for a 100 MB
+// checkpoint. A 32-bit CRC detects every burst of damage up to 32 bits long, so any
+// single damaged byte, and misses random damage with probability 2⁻³².
+//
+// [Read] and [Decode] verify the checksum whenever the metadata has the "checksum" key
+// and either "format" is "copi.checkpoint" or the value starts with "crc32c:"; they
+// verify it before the other metadata checks, so damage to the format keys is reported
+// as damage. [ReadRaw] and [DecodeRaw] verify it when "format" is "copi.checkpoint", so
+// foreign files with a "checksum" key of their own read as they are. A mismatch, a
+// malformed value, or a missing checksum in a version-2 file is refused with a one-line
+// error wrapping [ErrCorrupt] and [ErrInvalid]:
+//
+//	checkpoint FILE is corrupt: checksum mismatch (stored crc32c:…, computed crc32c:…); it cannot be used — resume from an earlier checkpoint or start over
 //
 // All other metadata keys are free-form strings owned by the code that writes the
 // checkpoint (for example the learning rule, its configuration as JSON, the training
@@ -85,6 +117,23 @@
 //	        arr = np.frombuffer(data[begin:end], dtype=DTYPES[t["dtype"]])
 //	        tensors[name] = arr.reshape(t["shape"])
 //	    return tensors, meta
+//
+// To verify the checksum (the bitwise CRC-32C below is slow for large files; a compiled
+// CRC-32C package gives the same value much faster):
+//
+//	def crc32c(data, crc=0):
+//	    crc ^= 0xFFFFFFFF
+//	    for b in data:
+//	        crc ^= b
+//	        for _ in range(8):
+//	            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+//	    return crc ^ 0xFFFFFFFF
+//
+//	def checksum_ok(buf):
+//	    (n,) = struct.unpack("<Q", buf[:8])
+//	    key = b'"checksum":"crc32c:'
+//	    i = buf.index(key, 8, 8 + n) + len(key)  # JSON strings cannot contain key
+//	    return "%08x" % crc32c(buf[:i] + b"00000000" + buf[i + 8 :]) == buf[i : i + 8].decode()
 //
 // [safetensors]: https://github.com/huggingface/safetensors
 package checkpoint

@@ -31,7 +31,23 @@ func FuzzDecode(f *testing.F) {
 	f.Add(bytes.Replace(s, []byte(`"F32"`), []byte(`"I32"`), 1))
 	f.Add(bytes.Replace(s, []byte(`[1,2]`), []byte(`[2,2]`), 1))
 	f.Add(craft(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, []byte{1, 2}))
+	f.Add(craft(`{"__metadata__":{"format":"copi.checkpoint","format_version":"3"}}`, nil))
+	// Checksums: missing from a version 2 file, malformed, escaped, on a version 1
+	// file, in a foreign file, and valid in a hand-made header with whitespace.
 	f.Add(craft(`{"__metadata__":{"format":"copi.checkpoint","format_version":"2"}}`, nil))
+	f.Add(craft(`{"__metadata__":{"checksum":"crc32c:0000000G","format":"copi.checkpoint","format_version":"2"}}`, nil))
+	f.Add(craft(`{"__metadata__":{"checksum":"crc32c:0000000\u0030","format":"copi.checkpoint","format_version":"2"}}`, nil))
+	f.Add(craft(`{"__metadata__":{"checksum":"crc32c:00000000","format":"pt"}}`, nil))
+	v1 := craft(`{"__metadata__":{"checksum":"crc32c:00000000","format":"copi.checkpoint","format_version":"1"}}`, nil)
+	f.Add(seal(v1, bytes.Index(v1, []byte("crc32c:"))))
+	spaced := craft(`{ "__metadata__" : { "checksum" : "crc32c:00000000" , "format":"copi.checkpoint","format_version":"2"} , "a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]} }`, []byte{1, 2})
+	spaced = seal(spaced, bytes.Index(spaced, []byte("crc32c:")))
+	f.Add(spaced)
+	for _, i := range []int{len(spaced) / 2, len(spaced) - 1} {
+		m := bytes.Clone(spaced)
+		m[i] ^= 1
+		f.Add(m)
+	}
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, raw := range []bool{false, true} {

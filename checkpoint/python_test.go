@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -11,8 +12,9 @@ import (
 	"testing"
 )
 
-// loaderScript is the numpy loader from the package documentation, plus a driver that
-// prints every tensor as JSON (floats as their bit patterns, so NaN survives).
+// loaderScript is the numpy loader and the checksum check from the package
+// documentation, plus a driver that prints every tensor as JSON (floats as their bit
+// patterns, so NaN survives) and whether the checksum matches.
 const loaderScript = `
 import json, struct, sys
 import numpy as np
@@ -33,9 +35,24 @@ def load_checkpoint(path):
         tensors[name] = arr.reshape(t["shape"])
     return tensors, meta
 
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+def checksum_ok(buf):
+    (n,) = struct.unpack("<Q", buf[:8])
+    key = b'"checksum":"crc32c:'
+    i = buf.index(key, 8, 8 + n) + len(key)  # JSON strings cannot contain key
+    return "%08x" % crc32c(buf[:i] + b"00000000" + buf[i + 8 :]) == buf[i : i + 8].decode()
+
 tensors, meta = load_checkpoint(sys.argv[1])
 bits = {"F32": "<u4", "F64": "<u8"}
-out = {"meta": meta, "tensors": {}}
+with open(sys.argv[1], "rb") as f:
+    out = {"meta": meta, "tensors": {}, "checksum_ok": checksum_ok(f.read())}
 for name, arr in tensors.items():
     kind = {"f": "F", "i": "I", "u": "U"}[arr.dtype.kind] + str(arr.dtype.itemsize * 8)
     vals = arr.view(bits[kind]) if kind in bits else arr
@@ -72,32 +89,29 @@ func TestReadableFromPython(t *testing.T) {
 	if err := Write(p, c); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(py, "-c", loaderScript, p)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	got := runLoader(t, py, p)
+	if !got.ChecksumOK {
+		t.Error("python's checksum check failed on an intact checkpoint")
+	}
+	// The documented check catches a flipped data byte too.
+	b, err := os.ReadFile(p)
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", py, err, stderr.Bytes())
+		t.Fatal(err)
 	}
-	var got struct {
-		Meta    map[string]string
-		Tensors map[string]struct {
-			DType  string
-			Shape  []int
-			Values []json.Number
-		}
+	b[len(b)-1] ^= 1
+	damaged := filepath.Join(t.TempDir(), "damaged.ckpt")
+	if err := os.WriteFile(damaged, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	if err := dec.Decode(&got); err != nil {
-		t.Fatalf("python output: %v\n%s", err, out)
+	if runLoader(t, py, damaged).ChecksumOK {
+		t.Error("python's checksum check passed a damaged checkpoint")
 	}
 	for _, k := range c.MetaKeys() {
 		if v, _ := c.Meta(k); got.Meta[k] != v {
 			t.Errorf("metadata %q: python read %q, want %q", k, got.Meta[k], v)
 		}
 	}
-	if got.Meta[MetaFormat] != FormatName || got.Meta[MetaFormatVersion] != "1" {
+	if got.Meta[MetaFormat] != FormatName || got.Meta[MetaFormatVersion] != strconv.Itoa(FormatVersion) {
 		t.Errorf("format metadata: %v", got.Meta)
 	}
 	if len(got.Tensors) != c.Len() {
@@ -150,6 +164,36 @@ func TestReadableFromPython(t *testing.T) {
 			}
 		}
 	}
+}
+
+// loaderOutput is what loaderScript prints.
+type loaderOutput struct {
+	Meta       map[string]string
+	ChecksumOK bool `json:"checksum_ok"`
+	Tensors    map[string]struct {
+		DType  string
+		Shape  []int
+		Values []json.Number
+	}
+}
+
+// runLoader runs loaderScript with the interpreter py on the checkpoint at path.
+func runLoader(t *testing.T, py, path string) loaderOutput {
+	t.Helper()
+	cmd := exec.Command(py, "-c", loaderScript, path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", py, err, stderr.Bytes())
+	}
+	var got loaderOutput
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("python output: %v\n%s", err, out)
+	}
+	return got
 }
 
 // formatBits renders v as the Python driver prints it: F64 bit patterns as unsigned

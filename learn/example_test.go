@@ -76,8 +76,12 @@ func (c *centroid) Predict(x, scores mat32.Matrix) {
 	}
 }
 
-func (c *centroid) Save(ck *checkpoint.Checkpoint) error { return ck.SetMatrix("centroid.means", c.means) }
-func (c *centroid) Load(ck *checkpoint.Checkpoint) error { return ck.LoadMatrix("centroid.means", c.means) }
+func (c *centroid) Save(ck *checkpoint.Checkpoint) error {
+	return ck.SetMatrix("centroid.means", c.means)
+}
+func (c *centroid) Load(ck *checkpoint.Checkpoint) error {
+	return ck.LoadMatrix("centroid.means", c.means)
+}
 func (c *centroid) NonFinite() string {
 	if !mat32.AllFinite(c.means) {
 		return "centroid means"

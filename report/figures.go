@@ -8,7 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/copi-learn/copi/internal/atomicfile"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -30,13 +33,16 @@ const (
 
 // Figure is one figure of the report.
 type Figure struct {
-	// Name is the file name stem (test-accuracy, update_angle_deg, …).
+	// Name is the file name stem (test-accuracy, update_angle_deg, …): letters, digits, '_'
+	// and '-' only, unique among the report's figures.
 	Name string
 	// Title and Caption are shown above and below it.
 	Title, Caption string
 	// Width and Height are its size.
 	Width, Height vg.Length
 	draw          func(draw.Canvas)
+	// panels are the figure's plots, row by row (for tests).
+	panels []*plot.Plot
 }
 
 // SVG renders the figure as an SVG document.
@@ -61,7 +67,9 @@ func (f *Figure) PNG(dpi int) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// WriteFiles writes every figure to dir as NAME.svg and NAME.png.
+// WriteFiles writes every figure to dir as NAME.svg and NAME.png, each atomically (a
+// reader never sees a half-written figure, and a symbolic link in its place is replaced,
+// not written through).
 func WriteFiles(dir string, figs []*Figure) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -75,10 +83,10 @@ func WriteFiles(dir string, figs []*Figure) error {
 		if err != nil {
 			return fmt.Errorf("figure %s: %w", f.Name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.Name+".svg"), svg, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.Name+".svg"), svg, 0o644); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.Name+".png"), png, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.Name+".png"), png, 0o644); err != nil {
 			return err
 		}
 	}
@@ -105,13 +113,19 @@ func groupDashes(i int) []vg.Length {
 	return nil
 }
 
-// curve is one configuration's mean over seeds against the epoch, with a band.
+// glyphShapes mark the evaluations of a curve with few of them, one shape per group.
+var glyphShapes = [...]draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{},
+	draw.PyramidGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
+
+// maxMarked is the largest number of evaluations on a curve that are marked with points:
+// with so few, the reader should see where the measurements are and that the lines between
+// them are interpolation.
+const maxMarked = 12
+
+// curve is one configuration's mean over seeds against the epochs trained, with a band.
 type curve struct {
 	x, mean, lo, hi []float64
 }
-
-// xOf places an evaluation on the epoch axis: the end of epoch e at e, as in the tables.
-func xOf(l *Line) float64 { return float64(l.Epoch) + l.EpochFraction - 1 }
 
 // plotted returns the runs drawn for a group: the complete ones, or else the others (the
 // diverged ones first).
@@ -122,16 +136,18 @@ func plotted(g *Group) []*Run {
 	return append(append([]*Run(nil), g.Diverged...), g.Incomplete...)
 }
 
-// aggregate averages value over the group's runs at every evaluation point.
-func aggregate(g *Group, band Band, value func(*Line) (float64, bool)) curve {
+// aggregate averages value over the group's runs at every evaluation, placed at its
+// [Line.Position]. With positive, values that are not above 0 are left out and so is the
+// part of a band below 0 (for a log scale).
+func aggregate(g *Group, band Band, positive bool, value func(*Line) (float64, bool)) curve {
 	at := map[int64][]float64{}
 	for _, r := range plotted(g) {
 		for i := range r.Lines {
 			v, ok := value(&r.Lines[i])
-			if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+			if !ok || math.IsNaN(v) || math.IsInf(v, 0) || (positive && v <= 0) {
 				continue
 			}
-			k := int64(math.Round(xOf(&r.Lines[i]) * 1e6))
+			k := int64(math.Round(r.Lines[i].Position() * 1e6))
 			at[k] = append(at[k], v)
 		}
 	}
@@ -149,7 +165,10 @@ func aggregate(g *Group, band Band, value func(*Line) (float64, bool)) curve {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 		if band == BandSD {
-			lo, hi = s.Mean-s.SD, s.Mean+s.SD
+			if l := s.Mean - s.SD; !positive || l > 0 {
+				lo = l
+			}
+			hi = s.Mean + s.SD
 		}
 		c.x = append(c.x, float64(k)/1e6)
 		c.mean = append(c.mean, s.Mean)
@@ -159,8 +178,9 @@ func aggregate(g *Group, band Band, value func(*Line) (float64, bool)) curve {
 	return c
 }
 
-// addCurve draws a curve's band and mean line on p, and returns the line for the legend.
-func addCurve(p *plot.Plot, c curve, i int) (*plotter.Line, error) {
+// addCurve draws a curve's band and mean line on p, with a marker at every point when
+// there are few, and returns what the legend shows for it (nil for an empty curve).
+func addCurve(p *plot.Plot, c curve, i int) ([]plot.Thumbnailer, error) {
 	if len(c.x) == 0 {
 		return nil, nil
 	}
@@ -193,21 +213,30 @@ func addCurve(p *plot.Plot, c curve, i int) (*plotter.Line, error) {
 	l.Width = vg.Points(1.8)
 	l.Dashes = groupDashes(i)
 	p.Add(l)
-	if len(c.x) == 1 {
+	thumbs := []plot.Thumbnailer{l}
+	if len(c.x) <= maxMarked {
 		s, err := plotter.NewScatter(pts)
-		if err == nil {
-			s.Color = col
-			p.Add(s)
+		if err != nil {
+			return nil, err
 		}
+		s.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.6), Shape: glyphShapes[i%len(glyphShapes)]}
+		p.Add(s)
+		thumbs = append(thumbs, s)
 	}
-	return l, nil
+	return thumbs, nil
 }
 
-func newPlot(title, xlabel, ylabel string) *plot.Plot {
+// xLabel names every figure's x axis; see [Line.Position].
+const xLabel = "epochs trained"
+
+// xNote explains the x axis in captions.
+const xNote = " x: epochs trained, 0 before training and e+1 at the end of epoch e (epochs count from 0, as in the tables)."
+
+func newPlot(title, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font.Size = vg.Points(12)
-	p.X.Label.Text = xlabel
+	p.X.Label.Text = xLabel
 	p.Y.Label.Text = ylabel
 	p.X.Label.TextStyle.Font.Size = vg.Points(10)
 	p.Y.Label.TextStyle.Font.Size = vg.Points(10)
@@ -224,6 +253,30 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	return p
 }
 
+// logTicks marks a logarithmic axis: 1, 2 and 5 times the powers of ten (every multiple
+// over a short range, only the powers over a long one).
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0 && hi >= lo) || math.IsInf(hi, 0) {
+		return nil
+	}
+	e0, e1 := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
+	var ticks []plot.Tick
+	for e := e0; e <= e1; e++ {
+		for m := 1.0; m <= 9; m++ {
+			v := m * math.Pow(10, e)
+			t := plot.Tick{Value: v}
+			if m == 1 || e1-e0 <= 1 || (e1-e0 <= 4 && (m == 2 || m == 5)) {
+				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}
+
 // legendWidth is the column at the right of every figure that holds the legend.
 func legendWidth(names []string) vg.Length {
 	n := 0
@@ -235,7 +288,7 @@ func legendWidth(names []string) vg.Length {
 
 // drawWithLegend draws the plots (tiled in rows) on the left of c and one legend of the
 // groups on its right.
-func drawWithLegend(c draw.Canvas, title string, rows [][]*plot.Plot, names []string, lines []*plotter.Line) {
+func drawWithLegend(c draw.Canvas, title string, rows [][]*plot.Plot, names []string, thumbs [][]plot.Thumbnailer) {
 	if title != "" {
 		// Small multiples get one title over all panels.
 		sty := rows[0][0].Title.TextStyle
@@ -269,34 +322,83 @@ func drawWithLegend(c draw.Canvas, title string, rows [][]*plot.Plot, names []st
 	lg.ThumbnailWidth = vg.Points(22)
 	lg.YOffs = -vg.Points(24)
 	lg.XOffs = vg.Points(8)
-	for i, l := range lines {
-		if l != nil {
-			lg.Add(names[i], l)
+	for i, th := range thumbs {
+		if th != nil {
+			lg.Add(names[i], th...)
 		}
 	}
 	lg.Draw(right)
 }
 
-// perLayerTitles name the per-layer series that copi writes; others are shown by key.
-var perLayerTitles = map[string][2]string{
-	"update_angle_deg":        {"Angle between each layer's update and the backprop gradient", "angle (°)"},
-	"feedback_angle_deg":      {"Angle between each layer's feedback B and Wᵀ", "angle (°)"},
-	"feedback_norm_ratio":     {"Norm ratio ‖B‖ / ‖Wᵀ‖ per layer", "ratio"},
-	"decorrelation_per_layer": {"Decorrelation of each layer's input", "mean |off-diagonal corr.|"},
+// seriesInfo is how a series is shown.
+type seriesInfo struct {
+	title, ylabel, caption string
+	// percent scales fractions to percent; fromStart keeps the evaluation before training.
+	percent, fromStart bool
 }
 
-// perLayerOrder lists the known per-layer series first, in this order.
-var perLayerOrder = []string{"update_angle_deg", "feedback_angle_deg", "feedback_norm_ratio", "decorrelation_per_layer"}
+// knownSeries name the series that copi's rules write; others are described from their
+// names by [describe].
+var knownSeries = map[string]seriesInfo{
+	"update_angle_deg": {title: "Angle between each layer's update and the backprop gradient", ylabel: "angle (°)",
+		fromStart: true},
+	"feedback_angle_deg": {title: "Angle between each layer's feedback B and Wᵀ", ylabel: "angle (°)",
+		fromStart: true},
+	"feedback_norm_ratio": {title: "Norm ratio ‖B‖ / ‖Wᵀ‖ per layer", ylabel: "ratio", fromStart: true},
+	"decorrelation_per_layer": {title: "Decorrelation of each layer's input", ylabel: "mean |off-diagonal corr.|",
+		fromStart: true},
+	"decorrelation": {title: "Decorrelation (mean over layers)", ylabel: "mean |off-diagonal corr.|", fromStart: true,
+		caption: "Mean absolute off-diagonal correlation of each layer's (decorrelated) input on 1000 training examples, averaged over layers; lower is more decorrelated."},
+}
 
-// perLayerKeys returns the per-layer series present in the groups, known ones first.
-func perLayerKeys(groups []*Group) []string {
+// seriesOrder lists the known series first, in this order.
+var seriesOrder = []string{"decorrelation", "update_angle_deg", "feedback_angle_deg", "feedback_norm_ratio", "decorrelation_per_layer"}
+
+// humanize turns a series name into words: "goodness_pos" → "goodness pos"; an angle's
+// "_deg" is left to the axis label.
+func humanize(key string) string {
+	return strings.TrimSpace(strings.ReplaceAll(strings.TrimSuffix(key, "_deg"), "_", " "))
+}
+
+// describe returns how the series key is shown.
+func describe(key string) seriesInfo {
+	if d, ok := knownSeries[key]; ok {
+		return d
+	}
+	d := seriesInfo{title: humanize(key), ylabel: humanize(key), fromStart: true}
+	switch {
+	case strings.HasPrefix(key, "acc_"):
+		// Accuracies, like the test accuracy, leave out the untrained network's chance level.
+		d.ylabel, d.percent, d.fromStart = "accuracy (%)", true, false
+	case strings.HasSuffix(key, "_deg"):
+		d.ylabel = "angle (°)"
+	}
+	if d.title == "" {
+		d.title, d.ylabel = key, key
+	}
+	return d
+}
+
+// seriesKeys returns the names of the per-layer series (or, with scalars, the scalar
+// series) that the groups hold with at least one finite value (finite and, for
+// scalars, not 0, so that a rule writing 0 for a measurement it does not make adds no figure):
+// the known ones first, then the others by name.
+func seriesKeys(groups []*Group, scalars bool) []string {
 	present := map[string]bool{}
 	for _, g := range groups {
 		for _, r := range plotted(g) {
 			for _, l := range r.Lines {
+				if scalars {
+					for k, x := range l.Scalars {
+						if x != 0 && !math.IsNaN(x) && !math.IsInf(x, 0) {
+							present[k] = true
+						}
+					}
+					continue
+				}
 				for k, v := range l.PerLayer {
 					for _, x := range v {
-						if !math.IsNaN(x) {
+						if !math.IsNaN(x) && !math.IsInf(x, 0) {
 							present[k] = true
 							break
 						}
@@ -306,7 +408,7 @@ func perLayerKeys(groups []*Group) []string {
 		}
 	}
 	var keys []string
-	for _, k := range perLayerOrder {
+	for _, k := range seriesOrder {
 		if present[k] {
 			keys = append(keys, k)
 			delete(present, k)
@@ -319,6 +421,9 @@ func perLayerKeys(groups []*Group) []string {
 	sort.Strings(rest)
 	return append(keys, rest...)
 }
+
+// perLayerKeys returns the per-layer series present in the groups, known ones first.
+func perLayerKeys(groups []*Group) []string { return seriesKeys(groups, false) }
 
 // legendNames names the groups in legends: the label, with the dataset when there are
 // several.
@@ -338,32 +443,106 @@ func legendNames(groups []*Group) []string {
 	return out
 }
 
-// Figures builds the report's figures: test accuracy, test loss, decorrelation (when any
-// run decorrelates), and one figure per per-layer series with a panel per layer.
-func Figures(groups []*Group, band Band) ([]*Figure, error) {
-	names := legendNames(groups)
-	bandText := "band: lowest to highest seed"
-	if band == BandSD {
-		bandText = "band: mean ± sd over seeds"
+// maxPanels is the most layers a per-layer figure shows (a corrupt line must not make it
+// draw a million panels).
+const maxPanels = 32
+
+// figureBuilder holds what every figure of one report shares.
+type figureBuilder struct {
+	groups   []*Group
+	names    []string
+	band     Band
+	bandText string
+	// xmax is the right end of every figure's x axis (the left end is 0).
+	xmax float64
+	used map[string]bool
+}
+
+// panel draws one value of every group on a new plot (on a log scale with log); drawn
+// reports whether it drew a curve.
+func (b *figureBuilder) panel(title, ylabel string, log bool, value func(*Line) (float64, bool)) (p *plot.Plot, thumbs [][]plot.Thumbnailer, drawn bool, err error) {
+	p = newPlot(title, ylabel)
+	thumbs = make([][]plot.Thumbnailer, len(b.groups))
+	for i, g := range b.groups {
+		th, err := addCurve(p, aggregate(g, b.band, log, value), i)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		thumbs[i] = th
+		drawn = drawn || th != nil
 	}
-	single := func(name, title, ylabel, caption string, value func(*Line) (float64, bool)) (*Figure, error) {
-		p := newPlot(title, "epoch", ylabel)
-		lines := make([]*plotter.Line, len(groups))
-		any := false
-		for i, g := range groups {
-			l, err := addCurve(p, aggregate(g, band, value), i)
-			if err != nil {
-				return nil, err
+	p.X.Min, p.X.Max = 0, b.xmax
+	if log && drawn {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	}
+	return p, thumbs, drawn, nil
+}
+
+// name returns a file name stem for key, unique in the report.
+func (b *figureBuilder) name(key string) string {
+	r := []rune(key)
+	if len(r) > 80 {
+		r = r[:80]
+	}
+	for i, c := range r {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			r[i] = '_'
+		}
+	}
+	base := string(r)
+	if base == "" {
+		base = "series"
+	}
+	n := base
+	for i := 2; b.used[n]; i++ {
+		n = fmt.Sprintf("%s-%d", base, i)
+	}
+	b.used[n] = true
+	return n
+}
+
+// shareY gives the panels one y range, so that they compare at a glance; for angles the
+// range runs from 0° to at least 90°.
+func shareY(panels []*plot.Plot, angle bool) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range panels {
+		if p != nil && p.Y.Min <= p.Y.Max {
+			lo, hi = math.Min(lo, p.Y.Min), math.Max(hi, p.Y.Max)
+		}
+	}
+	if lo > hi {
+		return
+	}
+	if angle {
+		lo, hi = 0, math.Max(90, 10*math.Ceil(hi/10))
+	}
+	for _, p := range panels {
+		if p != nil {
+			p.Y.Min, p.Y.Max = lo, hi
+		}
+	}
+}
+
+// Figures builds the report's figures: test accuracy and test loss, each with the training
+// curve beside it; one figure per scalar series (decorrelation, acc_goodness, …); and one
+// figure per per-layer series, with a panel per layer. Every figure shares one x axis, the
+// epochs trained ([Line.Position]). opt supplies the band and the loss scale.
+func Figures(groups []*Group, opt Options) ([]*Figure, error) {
+	b := &figureBuilder{groups: groups, names: legendNames(groups), band: opt.Band, used: map[string]bool{},
+		bandText: "band: lowest to highest seed"}
+	if opt.Band == BandSD {
+		b.bandText = "band: mean ± sd over seeds"
+	}
+	for _, g := range groups {
+		for _, r := range plotted(g) {
+			for i := range r.Lines {
+				b.xmax = math.Max(b.xmax, r.Lines[i].Position())
 			}
-			lines[i] = l
-			any = any || l != nil
 		}
-		if !any {
-			return nil, nil
-		}
-		return &Figure{Name: name, Title: title, Caption: caption + " Lines: mean over seeds; " + bandText + ".",
-			Width: 7.5 * vg.Inch, Height: 3.6 * vg.Inch,
-			draw: func(c draw.Canvas) { drawWithLegend(c, "", [][]*plot.Plot{{p}}, names, lines) }}, nil
+	}
+	if b.xmax == 0 {
+		b.xmax = 1
 	}
 	var figs []*Figure
 	add := func(f *Figure, err error) error {
@@ -375,47 +554,121 @@ func Figures(groups []*Group, band Band) ([]*Figure, error) {
 		}
 		return nil
 	}
-	// The untrained network's accuracy and loss (the evaluation at position 0) are left out of
+	// The untrained network's accuracy and loss (the evaluation at x = 0) are left out of
 	// these two: chance level would stretch the axis so far that the rules' differences,
-	// the point of the figure, shrink to a few pixels. The angle figures keep it.
-	if err := add(single("test-accuracy", "Test accuracy", "test accuracy (%)",
-		"Test accuracy at every evaluation after training began (the end of epoch e at e).",
-		func(l *Line) (float64, bool) { return 100 * l.TestAcc, l.Position() > 0 })); err != nil {
+	// the point of the figure, shrink to a few pixels. The other figures keep it.
+	trained := func(f func(*Line) float64) func(*Line) (float64, bool) {
+		return func(l *Line) (float64, bool) { return f(l), l.Position() > 0 }
+	}
+	if err := add(b.testTrain("test-accuracy", "accuracy", "accuracy (%)", false,
+		trained(func(l *Line) float64 { return 100 * l.TestAcc }),
+		trained(func(l *Line) float64 { return 100 * l.TrainAcc }))); err != nil {
 		return nil, err
 	}
-	if err := add(single("test-loss", "Test loss", "test loss",
-		"Loss on the test set at every evaluation after training began.",
-		func(l *Line) (float64, bool) { return l.TestLoss, l.Position() > 0 })); err != nil {
+	if err := add(b.testTrain("test-loss", "loss", "loss", opt.LogLoss,
+		trained(func(l *Line) float64 { return l.TestLoss }),
+		trained(func(l *Line) float64 { return l.TrainLoss }))); err != nil {
 		return nil, err
 	}
-	decor := false
-	for _, g := range groups {
-		for _, r := range plotted(g) {
-			for _, l := range r.Lines {
-				decor = decor || l.Decorrelation != 0
+	// The per-layer figures are built first so that they keep their series' names as file
+	// names when a scalar has the same name; the scalars are shown first.
+	var layerFigs []*Figure
+	for _, key := range perLayerKeys(groups) {
+		f, err := b.perLayerFigure(key)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			layerFigs = append(layerFigs, f)
+		}
+	}
+	for _, key := range seriesKeys(groups, true) {
+		if err := add(b.scalarFigure(key)); err != nil {
+			return nil, err
+		}
+	}
+	return append(figs, layerFigs...), nil
+}
+
+// testTrain draws a measurement on the test set with the same measurement on the training
+// batches beside it (left out when no line has it).
+func (b *figureBuilder) testTrain(name, what, ylabel string, log bool, test, train func(*Line) (float64, bool)) (*Figure, error) {
+	pt, tt, anyTest, err := b.panel("test set", ylabel, log, test)
+	if err != nil {
+		return nil, err
+	}
+	pr, tr, anyTrain, err := b.panel("training batches", ylabel, log, train)
+	if err != nil {
+		return nil, err
+	}
+	scale := ""
+	if log {
+		scale = " Logarithmic y axis; values not above 0 are left out."
+	}
+	lines := " Lines: mean over seeds; " + b.bandText + "." + scale + xNote
+	switch {
+	case anyTest && anyTrain:
+		title := "Test and training " + what
+		shareY([]*plot.Plot{pt, pr}, false)
+		thumbs := tt
+		for i := range thumbs {
+			if thumbs[i] == nil {
+				thumbs[i] = tr[i]
 			}
 		}
+		rows := [][]*plot.Plot{{pt, pr}}
+		return &Figure{Name: b.name(name), Title: title,
+			Caption: fmt.Sprintf("Test %s at every evaluation after training began (left), and beside it the training %s, averaged over the batches since the previous evaluation, each measured before its update (right).%s", what, what, lines),
+			Width:   10 * vg.Inch, Height: 3.6 * vg.Inch, panels: []*plot.Plot{pt, pr},
+			draw: func(c draw.Canvas) { drawWithLegend(c, title, rows, b.names, thumbs) }}, nil
+	case anyTest:
+		title := "Test " + what
+		pt.Title.Text = title
+		return &Figure{Name: b.name(name), Title: title,
+			Caption: fmt.Sprintf("Test %s at every evaluation after training began.%s", what, lines),
+			Width:   7.5 * vg.Inch, Height: 3.6 * vg.Inch, panels: []*plot.Plot{pt},
+			draw: func(c draw.Canvas) { drawWithLegend(c, "", [][]*plot.Plot{{pt}}, b.names, tt) }}, nil
+	case anyTrain:
+		title := "Training " + what
+		pr.Title.Text = title
+		return &Figure{Name: b.name(name), Title: title,
+			Caption: fmt.Sprintf("Training %s, averaged over the batches since the previous evaluation, each measured before its update (no run reports a test %s).%s", what, what, lines),
+			Width:   7.5 * vg.Inch, Height: 3.6 * vg.Inch, panels: []*plot.Plot{pr},
+			draw: func(c draw.Canvas) { drawWithLegend(c, "", [][]*plot.Plot{{pr}}, b.names, tr) }}, nil
 	}
-	if decor {
-		if err := add(single("decorrelation", "Decorrelation (mean over layers)", "mean |off-diagonal corr.|",
-			"Mean absolute off-diagonal correlation of each layer's (decorrelated) input on 1000 training examples, averaged over layers; lower is more decorrelated.",
-			func(l *Line) (float64, bool) { return l.Decorrelation, true })); err != nil {
-			return nil, err
+	return nil, nil
+}
+
+// scalarFigure draws one scalar series over training.
+func (b *figureBuilder) scalarFigure(key string) (*Figure, error) {
+	d := describe(key)
+	p, thumbs, drawn, err := b.panel(d.title, d.ylabel, false, func(l *Line) (float64, bool) {
+		x, ok := l.Scalars[key]
+		if d.percent {
+			x *= 100
 		}
+		return x, ok && (d.fromStart || l.Position() > 0)
+	})
+	if err != nil || !drawn {
+		return nil, err
 	}
-	for _, key := range perLayerKeys(groups) {
-		f, err := perLayerFigure(groups, names, key, band, bandText)
-		if err := add(f, err); err != nil {
-			return nil, err
+	caption := d.caption
+	if caption == "" {
+		caption = fmt.Sprintf("The scalar %s that the rule reports at every evaluation", key)
+		if d.percent {
+			caption += ", in percent, after training began"
 		}
+		caption += "."
 	}
-	return figs, nil
+	return &Figure{Name: b.name(key), Title: d.title, Caption: caption + " Lines: mean over seeds; " + b.bandText + "." + xNote,
+		Width: 7.5 * vg.Inch, Height: 3.6 * vg.Inch, panels: []*plot.Plot{p},
+		draw: func(c draw.Canvas) { drawWithLegend(c, "", [][]*plot.Plot{{p}}, b.names, thumbs) }}, nil
 }
 
 // perLayerFigure draws one per-layer series as small multiples, one panel per layer.
-func perLayerFigure(groups []*Group, names []string, key string, band Band, bandText string) (*Figure, error) {
+func (b *figureBuilder) perLayerFigure(key string) (*Figure, error) {
 	layers := 0
-	for _, g := range groups {
+	for _, g := range b.groups {
 		for _, r := range plotted(g) {
 			for _, l := range r.Lines {
 				layers = max(layers, len(l.PerLayer[key]))
@@ -425,70 +678,77 @@ func perLayerFigure(groups []*Group, names []string, key string, band Band, band
 	if layers == 0 {
 		return nil, nil
 	}
-	title, ylabel := key, key
-	if t, ok := perLayerTitles[key]; ok {
-		title, ylabel = t[0], t[1]
-	}
-	cols := min(layers, 4)
-	nrows := (layers + cols - 1) / cols
+	shown := min(layers, maxPanels)
+	d := describe(key)
+	cols := min(shown, 4)
+	nrows := (shown + cols - 1) / cols
 	rows := make([][]*plot.Plot, nrows)
-	lines := make([]*plotter.Line, len(groups))
-	for l := 0; l < layers; l++ {
+	var panels []*plot.Plot
+	drawn := false
+	thumbs := make([][]plot.Thumbnailer, len(b.groups))
+	for l := 0; l < shown; l++ {
 		yl := ""
 		if l%cols == 0 {
-			yl = ylabel
+			yl = d.ylabel
 		}
-		p := newPlot(fmt.Sprintf("layer %d", l+1), "epoch", yl)
-		p.Title.TextStyle.Font.Size = vg.Points(10)
-		for i, g := range groups {
-			ln, err := addCurve(p, aggregate(g, band, func(x *Line) (float64, bool) {
-				v := x.PerLayer[key]
-				if l >= len(v) {
-					return 0, false
-				}
-				return v[l], true
-			}), i)
-			if err != nil {
-				return nil, err
+		p, th, some, err := b.panel(fmt.Sprintf("layer %d", l+1), yl, false, func(x *Line) (float64, bool) {
+			v := x.PerLayer[key]
+			if l >= len(v) || !(d.fromStart || x.Position() > 0) {
+				return 0, false
 			}
-			if ln != nil && lines[i] == nil {
-				lines[i] = ln
+			if d.percent {
+				return 100 * v[l], true
+			}
+			return v[l], true
+		})
+		if err != nil {
+			return nil, err
+		}
+		drawn = drawn || some
+		p.Title.TextStyle.Font.Size = vg.Points(10)
+		for i := range thumbs {
+			if thumbs[i] == nil {
+				thumbs[i] = th[i]
 			}
 		}
 		rows[l/cols] = append(rows[l/cols], p)
+		panels = append(panels, p)
 	}
-	// One y range for all panels, so that layers compare at a glance; angles from 0°.
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, row := range rows {
-		for _, p := range row {
-			lo, hi = math.Min(lo, p.Y.Min), math.Max(hi, p.Y.Max)
-		}
+	if !drawn {
+		return nil, nil
 	}
 	angle := strings.HasSuffix(key, "_deg")
-	if angle {
-		lo, hi = 0, math.Max(90, 10*math.Ceil(hi/10))
-	}
-	for _, row := range rows {
-		for _, p := range row {
-			p.Y.Min, p.Y.Max = lo, hi
-			if angle && hi > 90 {
-				ref, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: 90}, {X: p.X.Max, Y: 90}})
-				if err == nil {
-					ref.Color = color.Gray{Y: 140}
-					ref.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
-					p.Add(ref)
-				}
+	shareY(panels, angle)
+	for _, p := range panels {
+		if angle && p.Y.Max > 90 {
+			ref, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: 90}, {X: p.X.Max, Y: 90}})
+			if err == nil {
+				ref.Color = color.Gray{Y: 140}
+				ref.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+				p.Add(ref)
 			}
 		}
 	}
 	for len(rows[nrows-1]) < cols {
 		rows[nrows-1] = append(rows[nrows-1], nil)
 	}
-	caption := fmt.Sprintf("%s, one panel per layer (layer 1 takes the input). Lines: mean over seeds; %s.", title, bandText)
-	if strings.HasSuffix(key, "_deg") {
+	caption := fmt.Sprintf("%s, one panel per layer (layer 1 takes the input).", d.title)
+	if _, known := knownSeries[key]; !known {
+		caption = fmt.Sprintf("The per-layer series %s that the rule reports, one panel per layer (layer 1 takes the input).", key)
+		if d.percent {
+			caption += " In percent, after training began."
+		}
+	}
+	if shown < layers {
+		caption += fmt.Sprintf(" The first %d of %d layers are shown.", shown, layers)
+	}
+	caption += " Lines: mean over seeds; " + b.bandText + "."
+	if angle {
 		caption += " 0° is perfect alignment, 90° none."
 	}
-	return &Figure{Name: key, Title: title, Caption: caption,
-		Width: 10 * vg.Inch, Height: vg.Length(nrows) * 2.5 * vg.Inch,
-		draw: func(c draw.Canvas) { drawWithLegend(c, title, rows, names, lines) }}, nil
+	caption += xNote
+	title := d.title
+	return &Figure{Name: b.name(key), Title: title, Caption: caption,
+		Width: 10 * vg.Inch, Height: vg.Length(nrows) * 2.5 * vg.Inch, panels: panels,
+		draw: func(c draw.Canvas) { drawWithLegend(c, title, rows, b.names, thumbs) }}, nil
 }

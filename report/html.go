@@ -3,13 +3,16 @@ package report
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/copi-learn/copi/internal/atomicfile"
 )
 
 // Options are the settings of [Render].
@@ -25,6 +28,8 @@ type Options struct {
 	// Images are PNG pictures shown after the figures, embedded in the page (e.g. the
 	// receptive fields of 'copi analyze rf').
 	Images []Image
+	// LogLoss draws the loss figure on a logarithmic y axis.
+	LogLoss bool
 }
 
 // Image is a PNG picture to embed in the report.
@@ -53,7 +58,7 @@ func Render(w io.Writer, set *Set, opt Options) error {
 			shown = append(shown, g)
 		}
 	}
-	figs, err := Figures(shown, opt.Band)
+	figs, err := Figures(shown, opt)
 	if err != nil {
 		return err
 	}
@@ -77,6 +82,9 @@ func Render(w io.Writer, set *Set, opt Options) error {
 		}
 	}
 	page.Table = summaryTable(shown)
+	if outputDerivative(groups) {
+		page.Notes = append(page.Notes, outputDerivativeNote)
+	}
 	for _, f := range figs {
 		svg, err := f.SVG()
 		if err != nil {
@@ -93,7 +101,47 @@ func Render(w io.Writer, set *Set, opt Options) error {
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(im.PNG))})
 	}
 	page.Config = configTable(groups, legendNames(groups))
+	page.MultiConfig = len(groups) > 1
 	return pageTemplate.Execute(w, page)
+}
+
+// RenderFile renders the report as [Render] does and writes it to path atomically: a
+// reader of path sees the old report or the new one, never a part. It creates path's
+// directory if need be.
+func RenderFile(path string, set *Set, opt Options) error {
+	var b bytes.Buffer
+	if err := Render(&b, set, opt); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b.Bytes(), 0o644)
+}
+
+// outputDerivativeNote explains the update angle of runs configured like the reference.
+const outputDerivativeNote = `Some runs are configured with output_derivative: true, as the COPI presets are: ` +
+	`following a quirk of the reference code, they multiply the error at the linear output layer by the ` +
+	`derivative of the hidden layers' nonlinearity. The update angles are measured against the true ` +
+	`gradient of the loss, which has no such factor, so even backprop ("bp") with this setting is not ` +
+	`at 0°: its angle measures the quirk, and every rule's angle with this setting includes it.`
+
+// outputDerivative reports whether any run's configuration sets output_derivative (under
+// "options" in current files, at the top level in older ones).
+func outputDerivative(groups []*Group) bool {
+	for _, g := range groups {
+		for _, r := range allRuns(g) {
+			if ConfigBool(r.Config, "output_derivative") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allRuns returns a group's runs: complete, unfinished, then diverged.
+func allRuns(g *Group) []*Run {
+	return append(append(append([]*Run(nil), g.Runs...), g.Incomplete...), g.Diverged...)
 }
 
 // inlineSVG prepares an SVG document for inclusion in HTML: no XML prologue, and font
@@ -113,14 +161,18 @@ func inlineSVG(svg []byte) template.HTML {
 }
 
 type pageData struct {
-	Title      string
-	Sources    []string
-	Runs       int
-	Headlines  []string
-	Table      tableData
-	Figures    []figureData
-	Images     []imageData
-	Config     tableData
+	Title     string
+	Sources   []string
+	Runs      int
+	Headlines []string
+	Table     tableData
+	Figures   []figureData
+	Images    []imageData
+	Config    tableData
+	// MultiConfig is set when the configuration table compares several configurations.
+	MultiConfig bool
+	// Notes explain what the figures and the table show (e.g. the output-derivative quirk).
+	Notes      []string
 	Incomplete []string
 	// Diverged lists the runs stopped on non-finite values.
 	Diverged []string
@@ -145,8 +197,18 @@ type tableRow struct {
 	Cells []string
 	// Differs marks a configuration row whose values differ between configurations.
 	Differs bool
-	// Best marks the summary row with the highest final accuracy.
+	// Best marks the summary rows with the highest final accuracy: the highest and those
+	// level with it.
 	Best bool
+}
+
+// atPosition says when a [Line.Position] was reached, in the words of [atEpoch]:
+// "before training", "at the end of epoch 3" (position 4), "70% into epoch 0".
+func atPosition(p float64) string {
+	if p <= 0 {
+		return "before training"
+	}
+	return atEpoch(p - 1)
 }
 
 // atEpoch says when a position on the epoch axis (the end of epoch e at x = e, so a point
@@ -199,9 +261,10 @@ func summaryTable(groups []*Group) tableData {
 	for _, k := range align {
 		t.Head = append(t.Head, "final "+shortAngleName(k)+" °, mean of layers")
 	}
-	best, bestI := math.Inf(-1), -1
+	finals := make([]Stat, len(groups))
 	for i, g := range groups {
 		s := Summarise(g)
+		finals[i] = s.Final
 		seeds := fmt.Sprintf("%d", len(g.Runs))
 		if len(g.Diverged) > 0 {
 			seeds += fmt.Sprintf(" (+%d diverged)", len(g.Diverged))
@@ -214,15 +277,60 @@ func summaryTable(groups []*Group) tableData {
 		for _, k := range align {
 			row.Cells = append(row.Cells, fmtStat(finalLayerMean(g, k), 1, true))
 		}
-		if s.Final.N > 0 && s.Final.Mean > best {
-			best, bestI = s.Final.Mean, i
-		}
 		t.Rows = append(t.Rows, row)
 	}
-	if bestI >= 0 && len(groups) > 1 {
-		t.Rows[bestI].Best = true
+	if len(groups) > 1 {
+		lead := leaders(finals)
+		if len(lead) < len(groups) { // all level: nothing to highlight
+			for _, i := range lead {
+				t.Rows[i].Best = true
+			}
+		}
 	}
 	return t
+}
+
+// finalDecimals is the precision final accuracies are shown with.
+const finalDecimals = 2
+
+// level reports whether two configurations' final accuracies cannot be told apart: equal
+// to the shown precision, or within the larger of their sds over seeds.
+func level(a, b Stat) bool {
+	if a.N == 0 || b.N == 0 {
+		return false
+	}
+	if fmt.Sprintf("%.*f", finalDecimals, a.Mean) == fmt.Sprintf("%.*f", finalDecimals, b.Mean) {
+		return true
+	}
+	sd := 0.0
+	for _, s := range []Stat{a, b} {
+		if s.N > 1 && !math.IsNaN(s.SD) {
+			sd = math.Max(sd, s.SD)
+		}
+	}
+	return math.Abs(a.Mean-b.Mean) <= sd
+}
+
+// leaders returns the indices of the highest statistic and of those level with it, highest
+// first; nil when none has a value.
+func leaders(st []Stat) []int {
+	best := -1
+	for i, s := range st {
+		if s.N > 0 && !math.IsNaN(s.Mean) && (best < 0 || s.Mean > st[best].Mean) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	out := []int{best}
+	for i, s := range st {
+		if i != best && level(st[best], s) {
+			out = append(out, i)
+		}
+	}
+	sort.SliceStable(out[1:], func(i, j int) bool { return st[out[1+i]].Mean > st[out[1+j]].Mean })
+	return out
 }
 
 func secDecimals(x float64) int {
@@ -274,7 +382,7 @@ func Headlines(groups []*Group) []string {
 		curves := make([]curve, len(gs))
 		best := math.Inf(-1)
 		for i, g := range gs {
-			curves[i] = aggregate(g, BandMinMax, func(l *Line) (float64, bool) { return 100 * l.TestAcc, true })
+			curves[i] = aggregate(g, BandMinMax, false, func(l *Line) (float64, bool) { return 100 * l.TestAcc, true })
 			for _, m := range curves[i].mean {
 				best = math.Max(best, m)
 			}
@@ -312,14 +420,33 @@ func Headlines(groups []*Group) []string {
 			return rs[i].ok && rs[i].x < rs[j].x
 		})
 		th0 := fmt.Sprintf("%g%%", th)
+		over := seedsPhrase(gs)
 		if len(gs) == 1 {
-			out = append(out, fmt.Sprintf("%s reached %s test accuracy%s %s (mean over seeds).", rs[0].name, th0, on, atEpoch(rs[0].x)))
+			out = append(out, fmt.Sprintf("%s reached %s test accuracy%s %s (%s).", rs[0].name, th0, on, atPosition(rs[0].x), over))
 		} else {
-			s := fmt.Sprintf("%s reached %s test accuracy first%s, %s (mean over seeds)", rs[0].name, th0, on, atEpoch(rs[0].x))
+			// Configurations that reached it at the same evaluation share the lead.
+			n := 1
+			for n < len(rs) && rs[n].ok && rs[n].x == rs[0].x {
+				n++
+			}
+			var s string
+			if n == 1 {
+				s = fmt.Sprintf("%s reached %s test accuracy first%s, %s (%s)", rs[0].name, th0, on, atPosition(rs[0].x), over)
+			} else {
+				var first []string
+				for _, r := range rs[:n] {
+					first = append(first, r.name)
+				}
+				if n == len(rs) {
+					s = fmt.Sprintf("%s all reached %s test accuracy%s at the same evaluation, %s (%s)", joinAnd(first), th0, on, atPosition(rs[0].x), over)
+				} else {
+					s = fmt.Sprintf("%s were level, reaching %s test accuracy first%s at the same evaluation, %s (%s)", joinAnd(first), th0, on, atPosition(rs[0].x), over)
+				}
+			}
 			var then, never []string
-			for _, r := range rs[1:] {
+			for _, r := range rs[n:] {
 				if r.ok {
-					then = append(then, fmt.Sprintf("%s %s", r.name, atEpoch(r.x)))
+					then = append(then, fmt.Sprintf("%s %s", r.name, atPosition(r.x)))
 				} else {
 					never = append(never, fmt.Sprintf("%s (peak %.1f%%)", r.name, r.peak))
 				}
@@ -332,25 +459,35 @@ func Headlines(groups []*Group) []string {
 			}
 			out = append(out, s+".")
 		}
-		// Highest final accuracy.
-		type fin struct {
-			name string
-			s    Stat
-		}
-		var fs []fin
+		// Highest final accuracy, unless the best are level.
+		var names []string
+		var finals []Stat
 		for _, g := range gs {
 			if s := Summarise(g); s.Final.N > 0 {
-				fs = append(fs, fin{g.Label, s.Final})
+				names = append(names, g.Label)
+				finals = append(finals, s.Final)
 			}
 		}
-		sort.SliceStable(fs, func(i, j int) bool { return fs[i].s.Mean > fs[j].s.Mean })
-		if len(fs) > 0 {
-			s := fmt.Sprintf("Highest final test accuracy%s: %s, %s%% over %d seed%s", on, fs[0].name, fs[0].s.Format(2), fs[0].s.N, plural(fs[0].s.N))
-			if len(fs) > 1 {
-				var rest []string
-				for _, f := range fs[1:] {
-					rest = append(rest, fmt.Sprintf("%s %.2f%%", f.name, f.s.Mean))
-				}
+		if lead := leaders(finals); len(lead) == 1 {
+			f := finals[lead[0]]
+			s := fmt.Sprintf("Highest final test accuracy%s: %s, %s%% over %s", on, names[lead[0]], f.Format(finalDecimals), seedCount(f.N))
+			if rest := others(names, finals, lead); len(rest) > 0 {
+				s += " (then " + strings.Join(rest, ", ") + ")"
+			}
+			out = append(out, s+".")
+		} else if len(lead) > 1 {
+			var parts []string
+			single := true
+			for _, i := range lead {
+				parts = append(parts, fmt.Sprintf("%s %s%% over %s", names[i], finals[i].Format(finalDecimals), seedCount(finals[i].N)))
+				single = single && finals[i].N == 1
+			}
+			why := "within the seeds' sd"
+			if single {
+				why = "equal to the precision shown"
+			}
+			s := fmt.Sprintf("Level on final test accuracy%s (%s): %s", on, why, joinAnd(parts))
+			if rest := others(names, finals, lead); len(rest) > 0 {
 				s += " (then " + strings.Join(rest, ", ") + ")"
 			}
 			out = append(out, s+".")
@@ -370,6 +507,59 @@ func Headlines(groups []*Group) []string {
 	return out
 }
 
+// others lists, highest first, the final accuracies of the configurations not in lead.
+func others(names []string, finals []Stat, lead []int) []string {
+	in := map[int]bool{}
+	for _, i := range lead {
+		in[i] = true
+	}
+	var idx []int
+	for i := range finals {
+		if !in[i] {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return finals[idx[a]].Mean > finals[idx[b]].Mean })
+	var out []string
+	for _, i := range idx {
+		out = append(out, fmt.Sprintf("%s %.*f%%", names[i], finalDecimals, finals[i].Mean))
+	}
+	return out
+}
+
+// joinAnd joins "a", "a and b", "a, b and c".
+func joinAnd(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// seedsPhrase says what the curves of the groups are: "1 seed", "1 seed each", "mean over
+// 3 seeds" or "mean over seeds".
+func seedsPhrase(gs []*Group) string {
+	n := -1
+	for _, g := range gs {
+		k := len(plotted(g))
+		if n >= 0 && k != n {
+			return "mean over seeds"
+		}
+		n = k
+	}
+	switch {
+	case n == 1 && len(gs) == 1:
+		return "1 seed"
+	case n == 1:
+		return "1 seed each"
+	case len(gs) == 1:
+		return fmt.Sprintf("mean over %d seeds", n)
+	}
+	return "mean over seeds"
+}
+
+// seedCount says "1 seed" or "3 seeds".
+func seedCount(n int) string { return fmt.Sprintf("%d seed%s", n, plural(n)) }
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -377,15 +567,23 @@ func plural(n int) string {
 	return "s"
 }
 
-// configTable shows each configuration in a column: rule, preset, data, seeds and, when
-// the lines carry it, every configuration key; rows whose values differ are marked.
+// configTable shows each configuration in a column (one column for a single run of
+// `copi train`): rule, preset, data, seeds and, when the lines carry it, every
+// configuration key, flattened ("options.sizes", "optimizer.lr"); rows whose values differ
+// are marked, rows empty in every column left out.
 func configTable(groups []*Group, names []string) tableData {
 	t := tableData{Head: append([]string{"setting"}, names...)}
 	type rowFn func(g *Group) string
 	add := func(name string, f rowFn) {
 		row := tableRow{Cells: []string{name}}
+		empty := true
 		for _, g := range groups {
-			row.Cells = append(row.Cells, f(g))
+			c := f(g)
+			row.Cells = append(row.Cells, c)
+			empty = empty && c == ""
+		}
+		if empty {
+			return
 		}
 		for _, c := range row.Cells[2:] {
 			if c != row.Cells[1] {
@@ -394,18 +592,13 @@ func configTable(groups []*Group, names []string) tableData {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	first := func(g *Group) *Run {
-		if len(g.Runs) > 0 {
-			return g.Runs[0]
-		}
-		return g.Incomplete[0]
-	}
+	first := func(g *Group) *Run { return allRuns(g)[0] }
 	add("rule", func(g *Group) string { return first(g).Rule })
 	add("preset", func(g *Group) string { return first(g).Preset })
 	add("dataset", func(g *Group) string { return g.Dataset })
 	add("seeds", func(g *Group) string {
 		var s []string
-		for _, r := range append(append([]*Run(nil), g.Runs...), g.Incomplete...) {
+		for _, r := range allRuns(g) {
 			s = append(s, fmt.Sprint(r.Seed))
 		}
 		return strings.Join(s, ", ")
@@ -415,22 +608,18 @@ func configTable(groups []*Group, names []string) tableData {
 	var keys []string
 	seen := map[string]bool{}
 	for i, g := range groups {
-		r := first(g)
-		if r.Config == nil {
+		// The latest configuration any of the group's runs carries.
+		var cfg map[string]any
+		for _, r := range allRuns(g) {
+			if r.Config != nil {
+				cfg = r.Config
+				break
+			}
+		}
+		if cfg == nil {
 			continue
 		}
-		c := *r.Config
-		c.Seed = 0
-		b, err := json.Marshal(c)
-		if err != nil {
-			continue
-		}
-		var m map[string]any
-		if json.Unmarshal(b, &m) != nil {
-			continue
-		}
-		flat[i] = map[string]string{}
-		flatten("", m, flat[i])
+		flat[i] = FlattenConfig(cfg)
 		for k := range flat[i] {
 			if !seen[k] && k != "seed" && k != "rule" && k != "preset" {
 				seen[k] = true
@@ -442,38 +631,20 @@ func configTable(groups []*Group, names []string) tableData {
 	for _, k := range keys {
 		add(k, func(g *Group) string {
 			for i := range groups {
-				if groups[i] == g && flat[i] != nil {
-					return flat[i][k]
+				if groups[i] == g {
+					if flat[i] == nil {
+						return "?"
+					}
+					if v, ok := flat[i][k]; ok {
+						return v
+					}
+					return "–"
 				}
 			}
 			return "?"
 		})
 	}
 	return t
-}
-
-// flatten writes the leaves of a decoded JSON object as dotted keys.
-func flatten(prefix string, v any, out map[string]string) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, y := range x {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			flatten(p, y, out)
-		}
-	case []any:
-		var s []string
-		for _, y := range x {
-			s = append(s, fmt.Sprint(y))
-		}
-		out[prefix] = strings.Join(s, "-")
-	case nil:
-		out[prefix] = ""
-	default:
-		out[prefix] = fmt.Sprint(x)
-	}
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
@@ -523,7 +694,9 @@ nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-si
 <tbody>{{range .Table.Rows}}<tr{{if .Best}} class="best"{{end}}>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
-<p class="note">Test accuracy at the end of the last epoch and the best end-of-epoch value, mean ± sample sd over seeds; epochs count from 0. The highlighted row ended highest.</p>
+<p class="note">Test accuracy at the end of the last epoch and the best end-of-epoch value, mean ± sample sd over seeds (just the value for a single seed); epochs count from 0. The highlighted row ended highest; rows level with it (within the seeds' sd, or equal to the precision shown) are highlighted too.</p>
+{{range .Notes}}<p class="note">{{.}}</p>
+{{end}}
 {{if .Diverged}}<p class="note">Runs that diverged (non-finite values), drawn only where a configuration has no finished run and left out of the table: {{range $i, $s := .Diverged}}{{if $i}}; {{end}}{{$s}}{{end}}.</p>{{end}}
 {{if .Incomplete}}<p class="note">Unfinished runs, drawn only where a configuration has no finished run and left out of the table: {{range $i, $s := .Incomplete}}{{if $i}}; {{end}}{{$s}}{{end}}.</p>{{end}}
 
@@ -535,10 +708,10 @@ nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-si
 <h2 id="configuration">Configuration</h2>
 <table class="config">
 <thead><tr>{{range .Config.Head}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>{{range .Config.Rows}}<tr class="{{if .Differs}}differs{{else}}same{{end}}">{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
+<tbody>{{range .Config.Rows}}<tr{{if $.MultiConfig}} class="{{if .Differs}}differs{{else}}same{{end}}"{{end}}>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
-<p class="note">Highlighted rows differ between configurations. Seeds are left out of the configuration hash.</p>
+<p class="note">{{if .MultiConfig}}Highlighted rows differ between configurations; – marks a setting a configuration does not have. {{end}}Seeds are left out of the configuration hash.</p>
 </body>
 </html>
 `))

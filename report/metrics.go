@@ -4,27 +4,30 @@
 // (inline SVG, no network assets), optionally also writing every figure as SVG and PNG.
 //
 // Reading is tolerant: lines written by older versions lack fields (the study key, the
-// configuration, alignment metrics), and what they lack is simply not shown. Every JSON
-// field whose value is an array of numbers is treated as a per-layer series
-// (decorrelation_per_layer, update_angle_deg, feedback_angle_deg, …) and plotted per layer.
+// configuration, alignment metrics), and what they lack is simply not shown. A learning
+// rule reports its own measurements in two open maps of every line: "layers" (one value
+// per layer, e.g. update_angle_deg or goodness_pos) and "scalars" (one value, e.g.
+// decorrelation or acc_goodness). Older lines carry the same series as top-level fields:
+// every top-level array of numbers is read as a per-layer series and a top-level
+// "decorrelation" number as the scalar of that name. Every series present is plotted,
+// whatever its name.
 package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/copi-learn/copi/train"
 )
 
-// Line is one evaluation read from a metrics file: the fields of train.Record that the
-// report uses, the study fields that `copi compare` adds, and every per-layer series.
+// Line is one evaluation read from a metrics file: the fields of a training record that
+// the report uses, the study fields that `copi compare` adds, and every series the rule
+// reported.
 type Line struct {
 	Run           string  `json:"run"`
 	Rule          string  `json:"rule"`
@@ -34,12 +37,13 @@ type Line struct {
 	Epoch         int     `json:"epoch"`
 	EpochFraction float64 `json:"epoch_fraction"`
 	Step          int64   `json:"step"`
-	TrainLoss     float64 `json:"train_loss"`
-	TrainAcc      float64 `json:"train_acc"`
-	TestLoss      float64 `json:"test_loss"`
-	TestAcc       float64 `json:"test_acc"`
-	Decorrelation float64 `json:"decorrelation"`
-	Seconds       float64 `json:"seconds"`
+	// TrainLoss, TrainAcc and TestLoss are NaN when the line lacks them (a rule that
+	// measures no loss, or a line written before the field existed).
+	TrainLoss float64 `json:"train_loss"`
+	TrainAcc  float64 `json:"train_acc"`
+	TestLoss  float64 `json:"test_loss"`
+	TestAcc   float64 `json:"test_acc"`
+	Seconds   float64 `json:"seconds"`
 
 	// Label names the run's configuration in a study (without the seed).
 	Label string `json:"label"`
@@ -47,16 +51,21 @@ type Line struct {
 	Key string `json:"key"`
 	// ConfigHash is a short hash of the run's configuration with the seed left out.
 	ConfigHash string `json:"config_hash"`
-	// Config is the run's whole configuration, when the writer included it.
-	Config *train.Config `json:"config"`
+	// Config is the run's whole configuration as decoded JSON, when the writer included
+	// it: the rule's own settings under "options" in current files, flat in older ones.
+	// Read it with [ConfigValue] and [ConfigEpochs].
+	Config map[string]any `json:"config"`
 
 	// Diverged, when set, makes the line not an evaluation but the record that the run
 	// stopped there because its values became non-finite (written by `copi compare`).
 	Diverged *Divergence `json:"diverged,omitempty"`
 
-	// PerLayer holds every field whose value is an array of numbers, by JSON name
-	// (null entries read as NaN).
+	// PerLayer holds the per-layer series by name: the "layers" map, and in older lines
+	// every top-level field whose value is an array of numbers (null entries read as NaN).
 	PerLayer map[string][]float64 `json:"-"`
+	// Scalars holds the scalar series by name: the "scalars" map, and in older lines the
+	// top-level "decorrelation" (null reads as NaN).
+	Scalars map[string]float64 `json:"-"`
 }
 
 // Divergence is where a run's values became non-finite, and in which parameter or activity.
@@ -72,8 +81,9 @@ func (d *Divergence) String() string {
 	return fmt.Sprintf("epoch %d, step %d (%s)", d.Epoch, d.Step, d.Where)
 }
 
-// Position is the point of training the line was taken at, in epochs (epoch 0 at its end
-// is 1).
+// Position is the point of training the line was taken at, in epochs trained: 0 for the
+// evaluation before training, e+1 at the end of epoch e (epochs count from 0). Every
+// figure uses it as its x axis.
 func (l *Line) Position() float64 { return float64(l.Epoch) + l.EpochFraction }
 
 // EpochEnd reports whether the line was taken at the end of an epoch.
@@ -102,27 +112,86 @@ func ParseLine(b []byte) (Line, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return l, err
 	}
+	for _, f := range []struct {
+		key string
+		v   *float64
+	}{{"train_loss", &l.TrainLoss}, {"train_acc", &l.TrainAcc}, {"test_loss", &l.TestLoss}} {
+		if v, ok := raw[f.key]; !ok || isNull(v) {
+			*f.v = math.NaN()
+		}
+	}
+	// Older lines: top-level arrays and the top-level decorrelation.
 	for k, v := range raw {
-		if len(v) == 0 || v[0] != '[' {
-			continue
+		if s, ok := numbers(v); ok {
+			if l.PerLayer == nil {
+				l.PerLayer = map[string][]float64{}
+			}
+			l.PerLayer[k] = s
 		}
-		var xs []*float64
-		if json.Unmarshal(v, &xs) != nil || len(xs) == 0 {
-			continue
-		}
-		s := make([]float64, len(xs))
-		for i, x := range xs {
-			s[i] = math.NaN()
-			if x != nil {
-				s[i] = *x
+	}
+	if x, ok := number(raw["decorrelation"]); ok {
+		l.Scalars = map[string]float64{"decorrelation": x}
+	}
+	// Current lines: the rule's open maps, which win over a top-level field of the same name.
+	var layers, scalars map[string]json.RawMessage
+	if json.Unmarshal(raw["layers"], &layers) == nil {
+		for k, v := range layers {
+			if s, ok := numbers(v); ok {
+				if l.PerLayer == nil {
+					l.PerLayer = map[string][]float64{}
+				}
+				l.PerLayer[k] = s
 			}
 		}
-		if l.PerLayer == nil {
-			l.PerLayer = map[string][]float64{}
+	}
+	if json.Unmarshal(raw["scalars"], &scalars) == nil {
+		for k, v := range scalars {
+			if x, ok := number(v); ok {
+				if l.Scalars == nil {
+					l.Scalars = map[string]float64{}
+				}
+				l.Scalars[k] = x
+			}
 		}
-		l.PerLayer[k] = s
 	}
 	return l, nil
+}
+
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// numbers decodes a non-empty JSON array of numbers (null entries read as NaN).
+func numbers(v json.RawMessage) ([]float64, bool) {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || v[0] != '[' {
+		return nil, false
+	}
+	var xs []*float64
+	if json.Unmarshal(v, &xs) != nil || len(xs) == 0 {
+		return nil, false
+	}
+	s := make([]float64, len(xs))
+	for i, x := range xs {
+		s[i] = math.NaN()
+		if x != nil {
+			s[i] = *x
+		}
+	}
+	return s, true
+}
+
+// number decodes a JSON number (null reads as NaN); anything else is not one.
+func number(v json.RawMessage) (float64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	if isNull(v) {
+		return math.NaN(), true
+	}
+	var x float64
+	if json.Unmarshal(v, &x) != nil {
+		return 0, false
+	}
+	return x, true
 }
 
 // invalidLineError is a line that is well-formed JSON but cannot be a metrics record: a
@@ -130,6 +199,77 @@ func ParseLine(b []byte) (Line, error) {
 type invalidLineError struct{ msg string }
 
 func (e *invalidLineError) Error() string { return e.msg }
+
+// ConfigValue returns the value at a dotted key of a decoded configuration, such as
+// "epochs", "options.sizes" or "optimizer.lr", and whether it is there.
+func ConfigValue(cfg map[string]any, key string) (any, bool) {
+	var v any = cfg
+	for part := range strings.SplitSeq(key, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// ConfigEpochs returns the number of epochs a configuration plans ("epochs", in current
+// and older files alike), 0 when it is absent or not a possible number of epochs.
+func ConfigEpochs(cfg map[string]any) int {
+	v, _ := ConfigValue(cfg, "epochs")
+	x, ok := v.(float64)
+	if !ok || x != math.Trunc(x) || x < 0 || x > MaxEpoch+1 {
+		return 0
+	}
+	return int(x)
+}
+
+// ConfigBool reports whether the rule's setting name is true in a configuration: under
+// "options" in current files, at the top level in older ones.
+func ConfigBool(cfg map[string]any, name string) bool {
+	if v, ok := ConfigValue(cfg, "options."+name); ok {
+		b, _ := v.(bool)
+		return b
+	}
+	v, _ := ConfigValue(cfg, name)
+	b, _ := v.(bool)
+	return b
+}
+
+// FlattenConfig writes the leaves of a decoded configuration as dotted keys
+// ("options.sizes", "optimizer.lr"); arrays become their elements joined by "-".
+func FlattenConfig(cfg map[string]any) map[string]string {
+	out := map[string]string{}
+	flatten("", cfg, out)
+	return out
+}
+
+// flatten writes the leaves of a decoded JSON value under prefix.
+func flatten(prefix string, v any, out map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, y := range x {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(p, y, out)
+		}
+	case []any:
+		var s []string
+		for _, y := range x {
+			s = append(s, fmt.Sprint(y))
+		}
+		out[prefix] = strings.Join(s, "-")
+	case nil:
+		out[prefix] = ""
+	default:
+		out[prefix] = fmt.Sprint(x)
+	}
+}
 
 // label returns the configuration's name: the study label, else the run label without its
 // "@seed", else the preset or rule.
@@ -156,8 +296,8 @@ type Run struct {
 	Key, Label, Dataset, ConfigHash string
 	Rule, Preset                    string
 	Seed                            uint64
-	// Config is the run's configuration when the lines carry it.
-	Config *train.Config
+	// Config is the run's configuration when the lines carry it (see [Line.Config]).
+	Config map[string]any
 	Lines  []Line
 	// Diverged is set when the run's latest attempt stopped on non-finite values.
 	Diverged *Divergence
@@ -165,10 +305,7 @@ type Run struct {
 
 // PlannedEpochs returns the number of epochs the run was configured for, 0 when unknown.
 func (r *Run) PlannedEpochs() int {
-	if r.Config != nil {
-		return r.Config.Epochs
-	}
-	return 0
+	return ConfigEpochs(r.Config)
 }
 
 // Complete reports whether the run has recorded the end of its final epoch. A run whose
@@ -187,8 +324,26 @@ func (r *Run) Last() Line { return r.Lines[len(r.Lines)-1] }
 
 // Set is the runs read from metrics files, in order of first appearance.
 type Set struct {
-	Runs  []*Run
+	Runs []*Run
+	// Torn lists the torn last lines that reading skipped (see [Set.Read]); a caller
+	// should show them as warnings.
+	Torn  []TornLine
 	byKey map[string]*Run
+}
+
+// TornLine is a last line that [Set.Read] skipped because it is incomplete: no newline
+// ends it and it is not valid JSON, as a run killed while writing it leaves it.
+// [RecoverTornTail] sets such bytes aside in a file of their own.
+type TornLine struct {
+	// Name is the file (or stream) name, Line the line number, Bytes the line's length.
+	Name  string
+	Line  int
+	Bytes int
+}
+
+// String describes the skipped line for a warning.
+func (t TornLine) String() string {
+	return fmt.Sprintf("%s line %d: skipped a torn last line (%d bytes, no newline; a run killed while writing it?)", t.Name, t.Line, t.Bytes)
 }
 
 // Add files one evaluation under its run, or marks the run as diverged. A line at or before the run's latest position
@@ -230,29 +385,33 @@ func (s *Set) Add(l Line) {
 func (s *Set) Lookup(key string) *Run { return s.byKey[key] }
 
 // Read adds every line of a JSON-lines stream; name is used in error messages. Blank lines
-// are skipped, and so is a torn last line (a run killed while writing).
+// are skipped. A torn last line (no newline ends it and it is not valid JSON: a run was
+// killed while writing it) is skipped too and recorded in s.Torn. Any other line that
+// cannot be read, the last one included when a newline ends it, is corruption: Read
+// returns an error naming the stream and the line, having added the lines before it.
 func (s *Set) Read(r io.Reader, name string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
-	var pendingErr error
+	unterminated := false
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		adv, tok, err := bufio.ScanLines(data, atEOF)
+		if tok != nil {
+			unterminated = adv == 0 || data[adv-1] != '\n'
+		}
+		return adv, tok, err
+	})
 	for n := 1; sc.Scan(); n++ {
 		b := sc.Bytes()
-		if len(strings.TrimSpace(string(b))) == 0 {
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
-		}
-		if pendingErr != nil {
-			return pendingErr
 		}
 		l, err := ParseLine(b)
-		var invalid *invalidLineError
-		if errors.As(err, &invalid) {
-			return fmt.Errorf("%s line %d: %v", name, n, err)
-		}
 		if err != nil {
-			// A line that is not JSON is an error unless it is the last one, which a run
-			// killed while writing may have left torn.
-			pendingErr = fmt.Errorf("%s line %d: %v", name, n, err)
-			continue
+			if unterminated && !json.Valid(b) {
+				s.Torn = append(s.Torn, TornLine{Name: name, Line: n, Bytes: len(b)})
+				continue
+			}
+			return fmt.Errorf("%s line %d: %w", name, n, err)
 		}
 		s.Add(l)
 	}
@@ -262,7 +421,8 @@ func (s *Set) Read(r io.Reader, name string) error {
 	return nil
 }
 
-// ReadFile adds every line of a JSON-lines file. A missing file is an error.
+// ReadFile adds every line of a JSON-lines file, as [Set.Read] does. A missing file is an
+// error (matching os.ErrNotExist).
 func (s *Set) ReadFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -272,7 +432,8 @@ func (s *Set) ReadFile(path string) error {
 	return s.Read(f, path)
 }
 
-// Load reads JSON-lines metrics files into a new set.
+// Load reads JSON-lines metrics files into a new set; torn last lines it skipped are in
+// the set's Torn.
 func Load(paths ...string) (*Set, error) {
 	s := &Set{}
 	for _, p := range paths {
@@ -349,10 +510,14 @@ func NewStat(v []float64) Stat {
 	return s
 }
 
-// Format writes the statistic as "mean ± sd" with the given number of decimals.
+// Format writes the statistic as "mean ± sd" with the given number of decimals, or just
+// the value when there is one (a single seed has no spread to show).
 func (s Stat) Format(decimals int) string {
 	if s.N == 0 {
 		return "–"
+	}
+	if s.N == 1 {
+		return fmt.Sprintf("%.*f", decimals, s.Mean)
 	}
 	return fmt.Sprintf("%.*f ± %.*f", decimals, s.Mean, decimals, s.SD)
 }

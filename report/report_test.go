@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/copi-learn/copi/train"
 )
+
+// legacyConfig is the configuration of preset mnist/bp-adam as `copi compare` wrote it
+// before the rules' options moved under "options": flat, with the network's settings at
+// the top level.
+const legacyConfig = `{"preset":"mnist/bp-adam","rule":"bp","sizes":[784,500,500,500,500,500,500,10],"activation":"leaky-relu","activation_param":0.1,"bias":false,"loss":"mse","loss_multiplier":1,"output_derivative":true,"optimizer":{"name":"adam","lr":0.0001,"beta1":0.9,"beta2":0.999,"eps":1e-8,"bias_correction":"fixed"},"decorrelation":{"variant":"none"},"batch_size":50,"epochs":100,"decor_only_epochs":1,"shuffle_first_epoch":false,"eval_every":1,"seed":1}`
 
 // synthetic writes JSON lines of a small study: "fast" learns quicker than "slow", both
 // over 3 seeds and 6 epochs, with alignment metrics; "old" has lines as `copi train`
@@ -21,8 +24,11 @@ func synthetic(t testing.TB) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	write := func(label, rule string, seed uint64, epochs, upTo int, rate float64) {
-		cfg, _ := train.Preset("mnist/bp-adam")
-		cfg.Rule, cfg.Epochs, cfg.Seed = rule, epochs, seed
+		var cfg map[string]any
+		if err := json.Unmarshal([]byte(legacyConfig), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg["rule"], cfg["epochs"], cfg["seed"] = rule, epochs, seed
 		for e := 0; e < upTo; e++ {
 			acc := 0.9 - 0.8/float64(1+rate*float64(e)) + 0.005*float64(seed)
 			line := map[string]any{

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/copi-learn/copi/mat32"
-	"github.com/copi-learn/copi/study"
 	"github.com/copi-learn/copi/report"
+	"github.com/copi-learn/copi/study"
 	"github.com/copi-learn/copi/train"
 )
 
