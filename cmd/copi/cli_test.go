@@ -207,3 +207,70 @@ func TestBenchCommands(t *testing.T) {
 		t.Errorf("bench gemm line: %v", g)
 	}
 }
+
+// TestForwardForwardEndToEnd: a rule that is not an MLP plus an update goes through the same
+// command line: train writes its per-layer series and both prediction modes into the
+// metrics, eval opens its checkpoint through the registry (and switches the prediction mode
+// with --set), resume continues it, compare tabulates it beside a COPI preset, and the
+// MLP-only tools refuse it with a clear message.
+func TestForwardForwardEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ff.ckpt")
+	metrics := filepath.Join(dir, "ff.jsonl")
+	ffSmall := []string{"--data", "fashion-mnist-sample", "--set", "sizes=[784,64,64,64]", "--epochs", "2", "--threads", "2", "-q"}
+	out, stderr, err := run(t, append([]string{"train", "--preset", "mnist/ff", "--checkpoint", ck, "--metrics", metrics}, ffSmall...)...)
+	if err != nil {
+		t.Fatalf("train ff: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "acc goodness %") || !strings.Contains(out, "acc softmax %") {
+		t.Errorf("summary table lacks the prediction modes:\n%s", out)
+	}
+	raw, err := os.ReadFile(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var last struct {
+		Rule    string               `json:"rule"`
+		TestAcc float64              `json:"test_acc"`
+		Layers  map[string][]float64 `json:"layers"`
+		Scalars map[string]float64   `json:"scalars"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.Rule != "ff" || len(last.Layers["goodness_pos"]) != 3 || len(last.Layers["dead_fraction"]) != 3 ||
+		last.Scalars["acc_goodness"] != last.TestAcc || !(last.Scalars["acc_softmax"] > 0.3) {
+		t.Errorf("last ff metrics line: %+v", last)
+	}
+	out, stderr, err = run(t, "eval", ck, "--data", "fashion-mnist-sample", "--set", "predict=softmax", "--json")
+	if err != nil {
+		t.Fatalf("eval ff: %v\n%s", err, stderr)
+	}
+	var ev evalResult
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Rule != "ff" || ev.Accuracy != ev.Scalars["acc_softmax"] || ev.Examples != 1000 {
+		t.Errorf("eval --set predict=softmax: %+v", ev)
+	}
+	if _, _, err := run(t, "eval", ck, "--data", "fashion-mnist-sample", "--set", "sizes=[784,10,10,10]"); err == nil {
+		t.Error("eval with a network the checkpoint does not hold succeeded")
+	}
+	if _, stderr, err := run(t, "train", "--resume", ck, "--epochs", "3", "--data", "fashion-mnist-sample", "-q"); err != nil {
+		t.Fatalf("resume ff: %v\n%s", err, stderr)
+	}
+	if _, _, err := run(t, "compress", ck, "--sweep", "--data", "fashion-mnist-sample"); err == nil || !strings.Contains(err.Error(), "ff") {
+		t.Errorf("compress of an ff checkpoint: %v", err)
+	}
+	out, stderr, err = run(t, "compare", "--presets", "mnist/copi-bp,mnist/ff", "--data", "fashion-mnist-sample",
+		"--epochs", "1", "--threads", "2", "-q", "--metrics", filepath.Join(dir, "study.jsonl"))
+	if err != nil {
+		t.Fatalf("compare copi-bp and ff: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"mnist/copi-bp", "mnist/ff"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compare table lacks %s:\n%s", want, out)
+		}
+	}
+}
