@@ -23,6 +23,10 @@ type Rule struct {
 	// Adapt, if set, adjusts options taken over from another rule with the same options
 	// type when a configuration switches to this rule (e.g. turns decorrelation on).
 	Adapt func(opts any)
+	// Resumable lists the option keys (dotted, as --set names them) that may change when a
+	// run resumes from a checkpoint, e.g. learning rates: the tensors saved still fit. Any
+	// other option is fixed for the run's life.
+	Resumable []string
 	// New builds a learner for the given shape from options of the type Options returns,
 	// drawing its initial state from seed.
 	New func(e *mat32.Engine, opts any, s Shape, seed uint64) (Learner, error)

@@ -479,7 +479,7 @@ func recordDivergence(out io.Writer, p Run, div *train.DivergenceError) error {
 		_, err = out.Write(append(b, '\n'))
 	}
 	if err != nil {
-		return fmt.Errorf("writing metrics: %w", err)
+		return &train.WriteError{What: "metrics", Err: err}
 	}
 	return nil
 }
@@ -494,7 +494,7 @@ func runOne(ctx context.Context, eng *mat32.Engine, d *train.Data, p Run, out io
 	if o.CheckpointDir != "" {
 		ckpt = filepath.Join(o.CheckpointDir, CheckpointName(p.Key))
 		if _, serr := os.Stat(ckpt); serr == nil {
-			t, err = train.Resume(eng, ckpt, d, p.Cfg.Epochs)
+			t, err = train.Resume(eng, ckpt, d, fmt.Sprintf("epochs=%d", p.Cfg.Epochs))
 			switch {
 			case err != nil:
 				fmt.Fprintf(log, "%s: cannot resume from %s (%v); starting over\n", tag, ckpt, err)
@@ -522,22 +522,19 @@ func runOne(ctx context.Context, eng *mat32.Engine, d *train.Data, p Run, out io
 	if o.NewProgress != nil && !o.Quiet {
 		pr = o.NewProgress(tag, remaining)
 	}
-	var writeErr error
-	onEval := func(rec train.Record) {
+	onEval := func(rec train.Record) error {
 		pr.Eval(rec)
 		b, err := json.Marshal(studyLine{Record: rec, Label: p.Label, Key: p.Key, ConfigHash: p.Hash, Config: t.Cfg})
 		if err == nil {
 			_, err = out.Write(append(b, '\n'))
 		}
-		if err != nil && writeErr == nil {
-			writeErr = fmt.Errorf("writing metrics: %w", err)
+		if err != nil {
+			return &train.WriteError{What: "metrics", Err: err}
 		}
+		return nil
 	}
 	err = t.Run(ctx, train.Options{RunLabel: runLabel, CheckpointPath: ckpt, OnStep: pr.Step, OnEval: onEval, EvalAtStart: true})
 	pr.Done()
-	if err == nil {
-		err = writeErr
-	}
 	if err != nil {
 		if ctx.Err() != nil && ckpt != "" {
 			fmt.Fprintf(log, "%s: interrupted; run the same command again to resume from %s\n", tag, ckpt)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/copi-learn/copi/checkpoint"
 	"github.com/copi-learn/copi/learn"
@@ -17,6 +19,7 @@ const (
 	metaRule    = "copi.rule"    // the rule's name, readable without decoding the config
 	metaShape   = "copi.shape"   // the learn.Shape the learner was built for, as JSON
 	metaRecords = "copi.records" // the evaluations so far, as JSON
+	metaData    = "copi.data"    // the Identity of the data the run trains on, as JSON
 	tensorState = "train.state"  // int64: epoch, step, global steps, correct, count, measured
 	tensorTimes = "train.seconds"
 )
@@ -35,6 +38,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint: encoding records: %w", err)
 	}
 	shapeJSON, _ := json.Marshal(t.shape())
+	dataJSON, _ := json.Marshal(t.Data.Identity())
 	measured := int64(0)
 	if t.running.measured {
 		measured = 1
@@ -43,6 +47,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		ck.SetMeta(metaConfig, string(cfgJSON)),
 		ck.SetMeta(metaRule, t.Cfg.Rule),
 		ck.SetMeta(metaShape, string(shapeJSON)),
+		ck.SetMeta(metaData, string(dataJSON)),
 		ck.SetMeta(metaRecords, string(recJSON)),
 		ck.SetInt64s(tensorState, []int64{int64(t.Pos.Epoch), int64(t.Pos.Step), t.steps,
 			t.running.correct, t.running.count, measured}),
@@ -53,7 +58,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	if err := checkpoint.Write(path, ck); err != nil {
-		return err
+		return &WriteError{What: "checkpoint " + path, Err: err}
 	}
 	t.lastCheckpoint = path
 	return nil
@@ -135,19 +140,40 @@ func (o *Opened) Evaluate(name string, x mat32.Matrix, y []uint8, classes int) (
 	return Evaluate(o.Learner, x, y, mat32.New(evalChunk, o.Shape.Classes), make([]int, evalChunk)), nil
 }
 
-// Resume rebuilds a trainer from the checkpoint at path on the given data. With epochs > 0
-// the run is extended (or shortened) to that many epochs.
-func Resume(eng *mat32.Engine, path string, data *Data, epochs int) (*Trainer, error) {
+// ResumableKeys are the loop's settings that may change when a run resumes; a rule adds its
+// own (learn.Rule.Resumable).
+var ResumableKeys = []string{"epochs", "eval_every"}
+
+// Resume rebuilds a trainer from the checkpoint at path on the given data. Each override
+// ("key=value", as --set gives it) changes the configuration first: only the loop's
+// [ResumableKeys] and the rule's Resumable options may change (a smaller learning rate
+// after a divergence, more epochs); any other change, and data other than the
+// checkpoint's, is an error that says what to do. The changes go into the next metrics
+// record. A run with nothing left to train is an error too.
+func Resume(eng *mat32.Engine, path string, data *Data, overrides ...string) (*Trainer, error) {
 	ck, err := checkpoint.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := ReadConfig(ck)
+	saved, err := ReadConfig(ck)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if epochs > 0 {
-		cfg.Epochs = epochs
+	cfg := saved.Clone()
+	for _, kv := range overrides {
+		if err := cfg.Set(kv); err != nil {
+			return nil, err
+		}
+	}
+	changes, err := resumeChanges(saved, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("resuming %s: %w", path, err)
+	}
+	if raw, ok := ck.Meta(metaData); ok {
+		var was Identity
+		if json.Unmarshal([]byte(raw), &was) == nil && was.Hash != "" && was != data.Identity() {
+			return nil, fmt.Errorf("resuming %s: it was trained on %s, but the data given are %s: pass --data %s", path, was, data.Identity(), was.Name)
+		}
 	}
 	t, err := NewTrainer(eng, cfg, data)
 	if err != nil {
@@ -156,8 +182,82 @@ func Resume(eng *mat32.Engine, path string, data *Data, epochs int) (*Trainer, e
 	if err := t.restore(ck); err != nil {
 		return nil, fmt.Errorf("resuming %s: %w", path, err)
 	}
+	if t.Pos.Epoch >= cfg.Epochs {
+		return nil, fmt.Errorf("resuming %s: the run is at the end of epoch %d and its epochs are %d: nothing left to train; pass --epochs N with N > %d to train further",
+			path, t.Pos.Epoch-1, cfg.Epochs, t.Pos.Epoch)
+	}
+	if len(changes) > 0 {
+		t.changes = changes
+	}
 	t.lastCheckpoint = path
 	return t, nil
+}
+
+// resumeChanges compares the configuration saved in a checkpoint with the one a resume
+// asks for: it returns the changed keys with their old and new values, or an error naming
+// a key that may not change.
+func resumeChanges(saved, cfg Config) (map[string]string, error) {
+	if cfg.Rule != saved.Rule {
+		return nil, fmt.Errorf("the rule cannot change on resume (checkpoint: %s, asked: %s): start a new run", saved.Rule, cfg.Rule)
+	}
+	r, err := learn.Lookup(cfg.Rule)
+	if err != nil {
+		return nil, err
+	}
+	allowed := map[string]bool{}
+	for _, k := range append(append([]string(nil), ResumableKeys...), r.Resumable...) {
+		allowed[k] = true
+	}
+	a, b := flatConfig(saved), flatConfig(cfg)
+	changes := map[string]string{}
+	var refused []string
+	for k, v := range b {
+		if a[k] == v {
+			continue
+		}
+		if !allowed[k] {
+			refused = append(refused, fmt.Sprintf("%s (%s → %s)", k, a[k], v))
+			continue
+		}
+		changes[k] = a[k] + " → " + v
+	}
+	if len(refused) > 0 {
+		sort.Strings(refused)
+		keys := make([]string, 0, len(allowed))
+		for k := range allowed {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return nil, fmt.Errorf("cannot change %s on resume: the checkpoint's tensors and schedule depend on it; only %s may change (start a new run to change the rest)",
+			strings.Join(refused, ", "), strings.Join(keys, ", "))
+	}
+	return changes, nil
+}
+
+// flatConfig lists a configuration's values by dotted key (options without the prefix), as
+// JSON text.
+func flatConfig(c Config) map[string]string {
+	b, _ := json.Marshal(c)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if mm, ok := v.(map[string]any); ok {
+			for k, x := range mm {
+				walk(prefix+k+".", x)
+			}
+			return
+		}
+		j, _ := json.Marshal(v)
+		out[strings.TrimSuffix(prefix, ".")] = string(j)
+	}
+	opts, _ := m["options"].(map[string]any)
+	delete(m, "options")
+	walk("", m)
+	walk("", opts)
+	delete(out, "preset")
+	return out
 }
 
 func (t *Trainer) restore(ck *checkpoint.Checkpoint) error {

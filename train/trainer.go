@@ -2,6 +2,9 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +24,8 @@ type Data struct {
 	TrainX, TestX mat32.Matrix
 	TrainY, TestY []uint8
 	Classes       int
+
+	id Identity // computed by Identity
 }
 
 // Check reports whether the data are consistent: as many labels as inputs, test inputs as
@@ -37,6 +42,46 @@ func (d *Data) Check() error {
 		return fmt.Errorf("data %s: %d classes, want 1 to 256", d.Name, d.Classes)
 	}
 	return nil
+}
+
+// Identity says which data a run trained on: enough to tell the embedded sample from the
+// full dataset, or one dataset from another with the same name.
+type Identity struct {
+	Name                         string
+	Train, Test, Inputs, Classes int
+	// Hash is the first 12 hex digits of the SHA-256 of the inputs' bits and the labels.
+	Hash string
+}
+
+// String formats the identity, e.g. "fashion-mnist (60000 train / 10000 test × 784, 10
+// classes, data 1a2b3c4d5e6f)".
+func (id Identity) String() string {
+	return fmt.Sprintf("%s (%d train / %d test × %d, %d classes, data %s)", id.Name, id.Train, id.Test, id.Inputs, id.Classes, id.Hash)
+}
+
+// Identity returns the data's identity (computed once; the data must not change after).
+func (d *Data) Identity() Identity {
+	if d.id.Hash != "" {
+		return d.id
+	}
+	h := sha256.New()
+	var buf [4]byte
+	for _, m := range []mat32.Matrix{d.TrainX, d.TestX} {
+		row := make([]byte, 4*m.Cols)
+		for i := 0; i < m.Rows; i++ {
+			for j, v := range m.Row(i) {
+				binary.LittleEndian.PutUint32(row[4*j:], math.Float32bits(v))
+			}
+			h.Write(row)
+		}
+		binary.LittleEndian.PutUint32(buf[:], uint32(m.Rows))
+		h.Write(buf[:])
+	}
+	h.Write(d.TrainY)
+	h.Write(d.TestY)
+	d.id = Identity{Name: d.Name, Train: d.TrainX.Rows, Test: d.TestX.Rows, Inputs: d.TrainX.Cols,
+		Classes: d.Classes, Hash: hex.EncodeToString(h.Sum(nil))[:12]}
+	return d.id
 }
 
 // HoldOut returns data whose evaluation set is the last n training examples and whose
@@ -63,6 +108,9 @@ type Record struct {
 	Preset  string `json:"preset,omitempty"`
 	Dataset string `json:"dataset"`
 	Seed    uint64 `json:"seed"`
+	// DataID is the short content hash of the data (see Data.Identity), so that results on
+	// the embedded sample are never taken for results on the full dataset.
+	DataID string `json:"data_id,omitempty"`
 	// Epoch is the epoch this evaluation falls in, counted from 0.
 	Epoch int `json:"epoch"`
 	// EpochFraction is how far through that epoch the evaluation was taken (1 at its end).
@@ -85,6 +133,9 @@ type Record struct {
 	// Scalars holds the rule's other measurements by name (e.g. "decorrelation", or
 	// forward-forward's "acc_goodness" and "acc_softmax").
 	Scalars map[string]float64 `json:"scalars,omitempty"`
+	// Changes lists, in the first record after a resume that changed options, each changed
+	// key with its old and new value ("optimizer.lr": "0.001 → 0.0005").
+	Changes map[string]string `json:"changes,omitempty"`
 }
 
 // Progress is reported after every training step.
@@ -105,8 +156,9 @@ type Options struct {
 	RunLabel string
 	// OnStep, if set, is called after every training step.
 	OnStep func(Progress)
-	// OnEval, if set, is called with every evaluation record.
-	OnEval func(Record)
+	// OnEval, if set, is called with every evaluation record; an error it returns stops the
+	// run at once (e.g. a metrics file that can no longer be written).
+	OnEval func(Record) error
 	// EvalAtStart evaluates the untrained network before the first step of a fresh run (a
 	// record at epoch 0, fraction 0: chance accuracy, and for feedback-alignment rules
 	// update angles near 90°), so that curves start where training does.
@@ -127,6 +179,7 @@ type Trainer struct {
 
 	// Pos is the position: the next step to run is step Pos.Step of epoch Pos.Epoch.
 	Pos            Position
+	changes        map[string]string // options changed on resume, for the next record
 	steps          int64
 	seconds        float64
 	running        runningStats
@@ -238,6 +291,19 @@ func (e *DivergenceError) Error() string {
 	return msg
 }
 
+// WriteError reports that the run could not write its metrics or a checkpoint: a failure of
+// the machine (disk full, permissions), not of the run's input.
+type WriteError struct {
+	// What names what was being written ("metrics", "checkpoint PATH").
+	What string
+	Err  error
+}
+
+func (e *WriteError) Error() string { return "writing " + e.What + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *WriteError) Unwrap() error { return e.Err }
+
 // at returns the learner's view of the current position.
 func (t *Trainer) at() learn.At {
 	return learn.At{Epoch: t.Pos.Epoch, Epochs: t.Cfg.Epochs, Step: t.Pos.Step,
@@ -259,11 +325,13 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 		rec := t.evaluate(opt.RunLabel, frac)
 		if enc != nil {
 			if err := enc.Encode(rec); err != nil {
-				return fmt.Errorf("writing metrics: %w", err)
+				return &WriteError{What: "metrics", Err: err}
 			}
 		}
 		if opt.OnEval != nil {
-			opt.OnEval(rec)
+			if err := opt.OnEval(rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -349,7 +417,9 @@ func (t *Trainer) account(loss float64, correct int) {
 // statistics.
 func (t *Trainer) evaluate(label string, frac float64) Record {
 	rec := Record{Run: label, Rule: t.Cfg.Rule, Preset: t.Cfg.Preset, Dataset: t.Data.Name, Seed: t.Cfg.Seed,
-		Epoch: t.Pos.Epoch, EpochFraction: frac, Step: t.steps, Seconds: t.seconds}
+		DataID: t.Data.Identity().Hash, Epoch: t.Pos.Epoch, EpochFraction: frac, Step: t.steps, Seconds: t.seconds,
+		Changes: t.changes}
+	t.changes = nil
 	if t.running.count > 0 {
 		rec.TrainLoss = t.running.loss / float64(t.running.count)
 		if t.running.measured {

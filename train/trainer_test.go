@@ -194,7 +194,7 @@ func TestResumeIsExact(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("interrupted run returned %v", err)
 			}
-			resumed, err := Resume(eng, ck, d, 0)
+			resumed, err := Resume(eng, ck, d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -455,4 +455,54 @@ func sortedKeys(m map[string]mat32.Matrix) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestResumeChangesOnlyWhatMayChange: a resume may lower the learning rate and add epochs,
+// and the first record after it says so; it may not change the network or the batch; it
+// refuses other data than the checkpoint's, and a run with nothing left to train.
+func TestResumeChangesOnlyWhatMayChange(t *testing.T) {
+	eng := newEngine(t, 1)
+	d := toyData(200, 20, 1)
+	ck := filepath.Join(t.TempDir(), "run.ckpt")
+	cfg := toyConfig("copi-bp")
+	cfg.Epochs = 2
+	tr, err := NewTrainer(eng, cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), Options{CheckpointPath: ck}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(eng, ck, d); err == nil || !strings.Contains(err.Error(), "nothing left to train") {
+		t.Errorf("resume at the end: %v", err)
+	}
+	for _, kv := range []string{"sizes=[20,8,3]", "batch_size=5", "rule=copi-fa", "decorrelation.variant=bio"} {
+		_, err := Resume(eng, ck, d, "epochs=3", kv)
+		key, _, _ := strings.Cut(kv, "=")
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("resume with %s: %v", kv, err)
+		}
+	}
+	other := toyData(200, 20, 2)
+	if _, err := Resume(eng, ck, other, "epochs=3"); err == nil || !strings.Contains(err.Error(), "--data") {
+		t.Errorf("resume on other data: %v", err)
+	}
+	r, err := Resume(eng, ck, d, "epochs=3", "optimizer.lr=0.0005")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts(r.Cfg).Optimizer.LR != 5e-4 || model(r).Learner.Cfg.Optimizer.LR != 5e-4 {
+		t.Fatalf("learning rate after resume: config %v, learner %v", opts(r.Cfg).Optimizer.LR, model(r).Learner.Cfg.Optimizer.LR)
+	}
+	var buf bytes.Buffer
+	if err := r.Run(context.Background(), Options{Metrics: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	var first Record
+	if err := json.NewDecoder(&buf).Decode(&first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Changes["optimizer.lr"] != "0.001 → 0.0005" || first.Changes["epochs"] != "2 → 3" || first.DataID != d.Identity().Hash {
+		t.Errorf("first record after the resume: changes %v, data %q", first.Changes, first.DataID)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -272,5 +273,66 @@ func TestForwardForwardEndToEnd(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("compare table lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestExitCodesAndEarlyChecks: invalid input exits 2, divergence 3, interruption 130, a
+// write failure 1; thread counts and unwritable checkpoint paths are refused before any
+// training; --epochs 0 and a resume with nothing left are errors, not silent successes.
+func TestExitCodesAndEarlyChecks(t *testing.T) {
+	dir := t.TempDir()
+	codes := map[string]int{}
+	_, _, err := run(t, "train", "--nope")
+	codes["unknown flag"] = exitCode(err)
+	_, _, err = run(t, append([]string{"train", "--preset", "mnist/copi-bp", "--lr", "10", "--decor-only-epochs", "0"}, small...)...)
+	codes["diverged"] = exitCode(err)
+	codes["interrupted"] = exitCode(fmt.Errorf("run: %w", context.Canceled))
+	codes["write"] = exitCode(fmt.Errorf("x: %w", &train.WriteError{What: "metrics", Err: os.ErrPermission}))
+	want := map[string]int{"unknown flag": exitInvalid, "diverged": exitDiverged, "interrupted": exitInterrupted, "write": exitFailure}
+	for k, w := range want {
+		if codes[k] != w {
+			t.Errorf("%s: exit %d, want %d", k, codes[k], w)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--threads", "1000"}, "cores"},
+		{[]string{"train", "--threads", "-1"}, "cores"},
+		{[]string{"train", "--checkpoint", filepath.Join(dir, "no", "such", "dir", "x.ckpt")}, "cannot write"},
+		{[]string{"train", "--epochs", "0", "--data", "fashion-mnist-sample"}, "nothing to train"},
+		{[]string{"train", "--epochs", "-2", "--data", "fashion-mnist-sample"}, "epochs"},
+		{[]string{"train", "--sizes", "784,5e2,10"}, "5e2"},
+		{[]string{"train", "--preset", "mnist/ff", "--decor", "bio"}, "does not apply to rule ff"},
+		{[]string{"train", "--set", "optimizer.lr=.nan", "--data", "fashion-mnist-sample"}, "optimizer.lr"},
+		{[]string{"train", "--set", "nosuchkey=1"}, "valid keys"},
+	} {
+		_, _, err := run(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || exitCode(err) != exitInvalid {
+			t.Errorf("%v: %v (exit %d), want an error mentioning %q and exit 2", c.args, err, exitCode(err), c.want)
+		}
+	}
+	t.Setenv("COPI_THREADS", "abc")
+	if _, _, err := run(t, "train", "--data", "fashion-mnist-sample"); err == nil || !strings.Contains(err.Error(), "COPI_THREADS") {
+		t.Errorf("COPI_THREADS=abc: %v", err)
+	}
+	t.Setenv("COPI_THREADS", "2")
+
+	ck := filepath.Join(dir, "r.ckpt")
+	if _, stderr, err := run(t, append([]string{"train", "--checkpoint", ck}, small...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	_, _, err = run(t, "train", "--resume", ck, "--data", "fashion-mnist-sample", "-q")
+	if err == nil || !strings.Contains(err.Error(), "nothing left to train") || exitCode(err) != exitInvalid {
+		t.Errorf("resume of a finished run: %v", err)
+	}
+	_, _, err = run(t, "train", "--resume", ck, "--data", "fashion-mnist-sample", "--epochs", "3", "--sizes", "784,16,10", "-q")
+	if err == nil || !strings.Contains(err.Error(), "sizes") {
+		t.Errorf("resume with other sizes: %v", err)
+	}
+	out, stderr, err := run(t, "train", "--resume", ck, "--data", "fashion-mnist-sample", "--epochs", "3", "--lr", "5e-4", "-q")
+	if err != nil || strings.Count(out, "\n") != 5 {
+		t.Errorf("resume with a smaller learning rate: %v\n%s%s", err, out, stderr)
 	}
 }

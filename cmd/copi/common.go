@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +24,27 @@ import (
 	"github.com/copi-learn/copi/train"
 )
 
+// maxThreadsPerCore bounds --threads and $COPI_THREADS: more threads than this many per
+// core only slow the products down, and a larger number is almost always a typo.
+const maxThreadsPerCore = 4
+
 // newEngine starts the matrix engine with the --threads value (0: $COPI_THREADS or all cores).
+// A thread count that is not a whole number, negative, or far above the machine's cores is
+// refused with the machine's core count.
 func newEngine(threads int) (*mat32.Engine, error) {
+	limit := maxThreadsPerCore * runtime.NumCPU()
+	if threads < 0 || threads > limit {
+		return nil, fmt.Errorf("--threads %d: this machine has %d cores; give 1 to %d (0 or no flag: $%s, else all cores)",
+			threads, runtime.NumCPU(), limit, mat32.ThreadsEnv)
+	}
+	if v, ok := os.LookupEnv(mat32.ThreadsEnv); ok && threads == 0 {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > limit {
+			return nil, fmt.Errorf("$%s=%q: want a whole number of threads from 1 to %d (this machine has %d cores), or unset it",
+				mat32.ThreadsEnv, v, limit, runtime.NumCPU())
+		}
+		threads = n
+	}
 	e, err := mat32.NewEngine(mat32.Options{Threads: threads})
 	if err != nil {
 		return nil, fmt.Errorf("starting the matrix engine: %w", err)
@@ -298,13 +320,30 @@ func (f *configFlags) build(cmd *cobra.Command) (train.Config, error) {
 			return cfg, fmt.Errorf("--rule: %w", err)
 		}
 	}
+	sets, err := f.overrides(cmd, cfg, f.file == "")
+	if err != nil {
+		return cfg, err
+	}
+	for _, kv := range sets {
+		if err := cfg.Set(kv); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// overrides turns the shorthand flags the user set (and, with defaultSeed, the --seed
+// flag's default) into key=value settings for cfg's rule, followed by every --set.
+func (f *configFlags) overrides(cmd *cobra.Command, cfg train.Config, defaultSeed bool) ([]string, error) {
+	fl := cmd.Flags()
 	valid := map[string]bool{}
 	for _, k := range cfg.ValidKeys() {
 		valid[k] = true
 	}
+	var out []string
 	for _, s := range shorthands {
 		changed := fl.Changed(s.flag)
-		if s.flag == "seed" && f.file == "" {
+		if s.flag == "seed" && defaultSeed {
 			changed = true // the flag's default seed, unless a config file sets one
 		}
 		if !changed {
@@ -314,7 +353,7 @@ func (f *configFlags) build(cmd *cobra.Command) (train.Config, error) {
 		if s.kind == 'l' {
 			list, err := parseIntList(s.flag, value)
 			if err != nil {
-				return cfg, err
+				return nil, err
 			}
 			value = strings.ReplaceAll(fmt.Sprint(list), " ", ",")
 		}
@@ -326,18 +365,30 @@ func (f *configFlags) build(cmd *cobra.Command) (train.Config, error) {
 			}
 		}
 		if key == "" {
-			return cfg, fmt.Errorf("--%s does not apply to rule %s (its keys: %s)", s.flag, cfg.Rule, strings.Join(cfg.ValidKeys(), ", "))
+			return nil, fmt.Errorf("--%s does not apply to rule %s (its keys: %s)", s.flag, cfg.Rule, strings.Join(cfg.ValidKeys(), ", "))
 		}
-		if err := cfg.Set(key + "=" + value); err != nil {
-			return cfg, fmt.Errorf("--%s: %w", s.flag, err)
+		out = append(out, key+"="+value)
+	}
+	return append(out, f.sets...), nil
+}
+
+// resumeOverrides returns the changes a resumed run asks for: the shorthand flags and --set
+// (each checked by train.Resume against what may change). --preset and --config do not
+// apply: the configuration comes from the checkpoint.
+func (f *configFlags) resumeOverrides(cmd *cobra.Command, saved train.Config) ([]string, error) {
+	for _, name := range []string{"preset", "config"} {
+		if cmd.Flags().Changed(name) {
+			return nil, fmt.Errorf("--%s does not go with --resume: the configuration comes from the checkpoint; change what may change (epochs, learning rates, …) with its flag or --set", name)
 		}
 	}
-	for _, kv := range f.sets {
-		if err := cfg.Set(kv); err != nil {
-			return cfg, err
-		}
+	sets, err := f.overrides(cmd, saved, false)
+	if err != nil {
+		return nil, err
 	}
-	return cfg, cfg.Validate()
+	if cmd.Flags().Changed("rule") {
+		sets = append([]string{"rule=" + f.rule}, sets...)
+	}
+	return sets, nil
 }
 
 // parseIntList reads a comma-separated list of whole numbers, strictly: "5e2" or "1.5" is
@@ -355,4 +406,17 @@ func parseIntList(flag, s string) ([]int, error) {
 		return nil, fmt.Errorf("--%s: empty list (want e.g. 784,500,10)", flag)
 	}
 	return out, nil
+}
+
+// checkWritable makes sure a file can be written at path before hours of training depend
+// on it: its directory exists and accepts a new file. It leaves nothing behind.
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".copi-write-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w (create the directory or choose another path)", path, errors.Unwrap(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/copi-learn/copi/checkpoint"
 	"github.com/copi-learn/copi/train"
 )
 
@@ -56,19 +57,32 @@ checkpoint.`,
 				return err
 			}
 			defer eng.Close()
+			if ckpt != "" {
+				if err := checkWritable(ckpt); err != nil {
+					return err
+				}
+			}
 			var t *train.Trainer
 			if resume != "" {
-				// The data comes from the flags; the configuration from the checkpoint.
-				validation, _ := cmd.Flags().GetInt("validation")
-				d, err := loadData(ctx, dataSpec, validation, log)
+				// The data come from the flags; the configuration from the checkpoint, with
+				// the changes a resume may make (train.Resume refuses the others).
+				ck, err := checkpoint.Read(resume)
 				if err != nil {
 					return err
 				}
-				epochs := 0
-				if cmd.Flags().Changed("epochs") {
-					epochs, _ = cmd.Flags().GetInt("epochs")
+				saved, err := train.ReadConfig(ck)
+				if err != nil {
+					return fmt.Errorf("%s: %w", resume, err)
 				}
-				if t, err = train.Resume(eng, resume, d, epochs); err != nil {
+				sets, err := cf.resumeOverrides(cmd, saved)
+				if err != nil {
+					return err
+				}
+				d, err := loadData(ctx, dataSpec, saved.Validation, log)
+				if err != nil {
+					return err
+				}
+				if t, err = train.Resume(eng, resume, d, sets...); err != nil {
 					return err
 				}
 				fmt.Fprintf(log, "resuming %s at epoch %d step %d\n", resume, t.Pos.Epoch, t.Pos.Step)
@@ -76,6 +90,9 @@ checkpoint.`,
 				cfg, err := cf.build(cmd)
 				if err != nil {
 					return err
+				}
+				if cfg.Epochs == 0 {
+					return fmt.Errorf("--epochs 0: nothing to train (give at least 1)")
 				}
 				d, err := loadData(ctx, dataSpec, cfg.Validation, log)
 				if err != nil {
@@ -92,14 +109,15 @@ checkpoint.`,
 			if metrics != "" {
 				f, err := os.OpenFile(metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 				if err != nil {
-					return fmt.Errorf("metrics: %w", err)
+					return fmt.Errorf("--metrics: %w", err)
 				}
 				defer f.Close()
 				opt.Metrics = f
 			}
 			remaining := (cfg.Epochs-t.Pos.Epoch)*t.StepsPerEpoch() - t.Pos.Step
 			p := newProgress(log, train.Label(cfg), remaining, quiet)
-			opt.OnStep, opt.OnEval = p.Step, p.Eval
+			opt.OnStep = p.Step
+			opt.OnEval = func(r train.Record) error { p.Eval(r); return nil }
 			runErr := t.Run(ctx, opt)
 			p.Done()
 			var div *train.DivergenceError
@@ -108,8 +126,8 @@ checkpoint.`,
 				return runErr
 			case runErr != nil && ctx.Err() != nil:
 				if ckpt != "" {
-					fmt.Fprintf(log, "interrupted at epoch %d step %d; checkpoint written to %s (resume with --resume %s)\n",
-						t.Pos.Epoch, t.Pos.Step, ckpt, ckpt)
+					fmt.Fprintf(log, "interrupted at epoch %d step %d; checkpoint written to %s; continue with:\n  copi train --resume %s --data %s --checkpoint %s\n",
+						t.Pos.Epoch, t.Pos.Step, ckpt, ckpt, dataSpec, ckpt)
 				}
 				return runErr
 			case runErr != nil:

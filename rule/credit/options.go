@@ -170,6 +170,7 @@ func init() {
 				o.adapt(name)
 				return &o
 			},
+			Resumable: []string{"optimizer.lr", "decorrelation.lr"},
 			Adapt: func(opts any) {
 				if o, ok := opts.(*Options); ok {
 					o.adapt(name)

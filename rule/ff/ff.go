@@ -72,9 +72,10 @@ const (
 
 func init() {
 	learn.Register(learn.Rule{
-		Name:    "ff",
-		About:   "forward-forward (Hinton 2022): layer-local goodness, peer normalisation, hard negatives from a softmax",
-		Options: func() any { o := DefaultOptions(); return &o },
+		Name:      "ff",
+		About:     "forward-forward (Hinton 2022): layer-local goodness, peer normalisation, hard negatives from a softmax",
+		Options:   func() any { o := DefaultOptions(); return &o },
+		Resumable: []string{"lr", "softmax_lr", "predict", "cooldown"},
 		New: func(e *mat32.Engine, opts any, s learn.Shape, seed uint64) (learn.Learner, error) {
 			o, ok := opts.(*Options)
 			if !ok {
