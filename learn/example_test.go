@@ -94,9 +94,10 @@ func (c *centroid) NonFinite() string {
 // name (a package registers its rules in its init function; package rule imports it).
 func Example() {
 	learn.Register(learn.Rule{
-		Name:    "centroid",
-		About:   "nearest class mean, means as running averages (an example)",
-		Options: func() any { return &CentroidOptions{Rate: 0.5} },
+		Name:      "centroid",
+		About:     "nearest class mean, means as running averages (an example)",
+		Options:   func() any { return &CentroidOptions{Rate: 0.5} },
+		Resumable: []string{"rate"},
 		New: func(_ *mat32.Engine, opts any, s learn.Shape, _ uint64) (learn.Learner, error) {
 			o := opts.(*CentroidOptions)
 			return &centroid{rate: float32(o.Rate), means: mat32.New(s.Classes, s.Inputs),
