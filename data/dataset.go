@@ -49,6 +49,10 @@ type Dataset struct {
 	Embedded bool
 	// Files lists the files that were read and how each was checked.
 	Files []FileCheck
+	// Notes are one-line notices about conversions made while loading, such
+	// as float images of whole numbers 0…255 scaled to [0, 1]. Load also
+	// writes them to Options.Log; callers of the other loaders print them.
+	Notes []string
 }
 
 // Dim returns the number of values per example, Channels·Height·Width.

@@ -28,7 +28,8 @@
 //   - sample.go: a 5000 + 1000 image Fashion-MNIST sample embedded in the
 //     binary, so that copi runs on a machine with no dataset and no network.
 //   - load.go: [Load], the one entry point that resolves a dataset name or a
-//     path to a Dataset.
+//     path to a Dataset; nearmiss.go: the error for a directory whose NumPy
+//     files have other names than the accepted ones, which lists both.
 //
 // Nothing here keeps global mutable state: the cache directory, search
 // directories, environment and HTTP client all come in through [Options].

@@ -32,7 +32,10 @@ import (
 //     y_test.npy; an .npz file with the same arrays (Keras's mnist.npz
 //     layout); or "images.npy,labels.npy" (training data only, the Test split
 //     is empty: use ValidationSplit) or
-//     "train_x.npy,train_y.npy,test_x.npy,test_y.npy".
+//     "train_x.npy,train_y.npy,test_x.npy,test_y.npy". Float images must be
+//     in [0, 1]; whole numbers 0…255 are taken as pixels and scaled by 1/255
+//     with a note (Dataset.Notes, also written to Options.Log); any other
+//     range is an error.
 //
 // A bare word that is a registered name means the registered dataset even if
 // a directory of that name exists; write "./mnist" for the directory.
@@ -50,7 +53,14 @@ func Load(ctx context.Context, spec string, opts Options) (*Dataset, error) {
 	if info, ok := Lookup(name); ok && !strings.ContainsAny(spec, `/\`) {
 		return loadRegistered(ctx, info, opts)
 	}
-	return LoadPath(ctx, spec)
+	ds, err := LoadPath(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ds.Notes {
+		opts.logf("copi: %s", n)
+	}
+	return ds, nil
 }
 
 // loadRegistered reads a registered dataset from where it is installed.
@@ -151,7 +161,7 @@ func LoadPath(ctx context.Context, spec string) (*Dataset, error) {
 	if fileExists(filepath.Join(spec, "x_train.npy")) {
 		return LoadNPYDir(ctx, spec)
 	}
-	return nil, fmt.Errorf("%s: no dataset found (want IDX files such as train-images-idx3-ubyte.gz, CIFAR-10 .bin batches, or x_train.npy/y_train.npy): %w", spec, ErrNotFound)
+	return nil, noDatasetErr(spec)
 }
 
 // LoadIDXDir reads the four MNIST-style IDX files from dir (gzipped or raw).

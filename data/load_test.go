@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // isolated returns options that see no system install, no real cache and
@@ -116,20 +115,19 @@ func TestValidationSplitBounds(t *testing.T) {
 	}
 }
 
-// TestLoadDebianFashionSpeed reads the full Fashion-MNIST from Debian's
-// package and checks it is complete, verified and quick.
-func TestLoadDebianFashionSpeed(t *testing.T) {
+// TestLoadDebianFashion reads the full Fashion-MNIST from Debian's package and
+// checks it is complete and verified. How long that takes is measured by
+// BenchmarkLoadDebianFashion, not asserted: a wall-clock bound fails on a
+// busy machine.
+func TestLoadDebianFashion(t *testing.T) {
 	if _, missing := idxPaths(debianDir); len(missing) > 0 {
 		t.Skipf("Debian's dataset-fashion-mnist is not installed (%s)", debianDir)
 	}
 	opts := Options{CacheDir: t.TempDir(), WorkDir: t.TempDir()}
-	start := time.Now()
 	ds, err := Load(context.Background(), "fashion-mnist", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	el := time.Since(start)
-	t.Logf("loaded %v in %v", ds, el)
 	if ds.Train.Len() != 60000 || ds.Test.Len() != 10000 || ds.Embedded || !strings.Contains(ds.Source, "(system)") {
 		t.Fatalf("got %v", ds)
 	}
@@ -138,7 +136,18 @@ func TestLoadDebianFashionSpeed(t *testing.T) {
 			t.Errorf("%+v not verified by content", f)
 		}
 	}
-	if el > 3*time.Second && !testing.Short() && !raceEnabled {
-		t.Errorf("load took %v", el)
+}
+
+// BenchmarkLoadDebianFashion measures reading, verifying and converting the
+// full Fashion-MNIST from Debian's package.
+func BenchmarkLoadDebianFashion(b *testing.B) {
+	if _, missing := idxPaths(debianDir); len(missing) > 0 {
+		b.Skipf("Debian's dataset-fashion-mnist is not installed (%s)", debianDir)
+	}
+	opts := Options{CacheDir: b.TempDir(), WorkDir: b.TempDir()}
+	for b.Loop() {
+		if _, err := Load(context.Background(), "fashion-mnist", opts); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -65,6 +65,12 @@ func (a *NPY) Float(i int) float64 {
 	}
 }
 
+// formatFloat formats v, an element of a float array, in the fewest digits that
+// identify it at the array's precision.
+func (a *NPY) formatFloat(v float64) string {
+	return strconv.FormatFloat(v, 'g', -1, 8*a.size)
+}
+
 func (a *NPY) uint(b []byte) uint64 {
 	switch a.size {
 	case 1:
@@ -369,8 +375,11 @@ func readNPYFile(path string) (*NPY, string, error) {
 // unless the last axis is longer than 4 and axis 1 is at most 4, in which
 // case they are N×C×H×W (the PyTorch convention) and kept as they are.
 // Integer arrays are pixels 0…255, scaled by 1/255; bool arrays become 0 and
-// 1; float arrays are used as they are and must be finite.
-func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, err error) {
+// 1. Float arrays must be finite and are used as they are if every value is in
+// [0, 1]; if instead every value is a whole number in 0…255 they are pixels
+// stored as floats, scaled by 1/255 like bytes, and note says so; any other
+// range is refused, with the range found, rather than trained on unscaled.
+func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, note string, err error) {
 	s := a.Shape
 	nhwc := false
 	switch len(s) {
@@ -386,15 +395,16 @@ func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, err error) {
 			nhwc = true
 		}
 	default:
-		return x, 0, 0, 0, formatErr(name, "images must have shape N×D, N×H×W or N×H×W×C, file has %s", shapeString(s))
+		return x, 0, 0, 0, "", formatErr(name, "images must have shape N×D, N×H×W or N×H×W×C, file has %s", shapeString(s))
 	}
 	n := s[0]
 	d := c * h * w
 	if n == 0 || d == 0 {
-		return x, 0, 0, 0, formatErr(name, "empty images array: shape %s", shapeString(s))
+		return x, 0, 0, 0, "", formatErr(name, "empty images array: shape %s", shapeString(s))
 	}
 	x = mat32.New(n, d)
-	conv := func(i int) (float32, error) { return 0, nil }
+	lo, hi, whole := math.Inf(1), math.Inf(-1), true // the range of float values
+	var conv func(i int) (float32, error)
 	switch {
 	case a.kind == 'u' && a.size == 1:
 		conv = func(i int) (float32, error) { return pixelScale[a.Data[i]], nil }
@@ -406,6 +416,8 @@ func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, err error) {
 			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxFloat32 {
 				return 0, formatErr(name, "element %d is %v; images must be finite float32 values", i, v)
 			}
+			lo, hi = min(lo, v), max(hi, v)
+			whole = whole && v == math.Trunc(v)
 			return float32(v), nil
 		}
 	default:
@@ -427,11 +439,30 @@ func npyImages(a *NPY, name string) (x mat32.Matrix, c, h, w int, err error) {
 		}
 		v, err := conv(i)
 		if err != nil {
-			return mat32.Matrix{}, 0, 0, 0, err
+			return mat32.Matrix{}, 0, 0, 0, "", err
 		}
 		x.Data[dst] = v
 	}
-	return x, c, h, w, nil
+	if a.kind == 'f' {
+		switch {
+		case lo >= 0 && hi <= 1:
+		case lo >= 0 && hi <= 255 && whole:
+			for i, v := range x.Data {
+				x.Data[i] = v / 255 // as pixelScale does for bytes
+			}
+			note = fmt.Sprintf("%s: float images hold whole numbers from %s to %s, taken as pixels 0…255 and scaled by 1/255 to [0, 1]",
+				name, a.formatFloat(lo), a.formatFloat(hi))
+		default:
+			what := ""
+			if lo >= 0 && hi <= 255 {
+				what = " that are not all whole numbers"
+			}
+			return mat32.Matrix{}, 0, 0, 0, "", formatErr(name,
+				"float images must be in [0, 1] (or whole numbers 0…255, which are scaled by 1/255); found values from %s to %s%s: rescale them to [0, 1]",
+				a.formatFloat(lo), a.formatFloat(hi), what)
+		}
+	}
+	return x, c, h, w, note, nil
 }
 
 // npyLabels converts a labels array (shape N, or N×1) to uint8 class labels.
@@ -452,20 +483,21 @@ func npyLabels(a *NPY, name string) ([]uint8, error) {
 	return out, nil
 }
 
-// npySplit reads an images file and a labels file into a Split.
-func npySplit(images, labels *NPY, imagesName, labelsName string) (Split, [3]int, error) {
-	x, c, h, w, err := npyImages(images, imagesName)
+// npySplit reads an images file and a labels file into a Split. note is
+// npyImages's notice about the images, if any.
+func npySplit(images, labels *NPY, imagesName, labelsName string) (_ Split, shape [3]int, note string, _ error) {
+	x, c, h, w, note, err := npyImages(images, imagesName)
 	if err != nil {
-		return Split{}, [3]int{}, err
+		return Split{}, shape, "", err
 	}
 	y, err := npyLabels(labels, labelsName)
 	if err != nil {
-		return Split{}, [3]int{}, err
+		return Split{}, shape, "", err
 	}
 	if len(y) != x.Rows {
-		return Split{}, [3]int{}, fmt.Errorf("%s has %d images but %s has %d labels%w", imagesName, x.Rows, labelsName, len(y), errSilent{ErrFormat})
+		return Split{}, shape, "", fmt.Errorf("%s has %d images but %s has %d labels%w", imagesName, x.Rows, labelsName, len(y), errSilent{ErrFormat})
 	}
-	return Split{X: x, Labels: y}, [3]int{c, h, w}, nil
+	return Split{X: x, Labels: y}, [3]int{c, h, w}, note, nil
 }
 
 // LoadNPY reads user arrays from .npy files: a training pair and optionally
@@ -502,16 +534,22 @@ func LoadNPY(ctx context.Context, trainImages, trainLabels, testImages, testLabe
 
 // npyDataset builds a dataset from train (and, when present, test) arrays.
 func npyDataset(a [4]*NPY, names [4]string) (*Dataset, error) {
-	train, shape, err := npySplit(a[0], a[1], names[0], names[1])
+	train, shape, note, err := npySplit(a[0], a[1], names[0], names[1])
 	if err != nil {
 		return nil, err
 	}
 	ds := &Dataset{Name: strings.TrimSuffix(filepath.Base(names[0]), filepath.Ext(names[0])), Train: train}
 	ds.Channels, ds.Height, ds.Width = shape[0], shape[1], shape[2]
+	if note != "" {
+		ds.Notes = append(ds.Notes, note)
+	}
 	if a[2] != nil {
-		test, tshape, err := npySplit(a[2], a[3], names[2], names[3])
+		test, tshape, note, err := npySplit(a[2], a[3], names[2], names[3])
 		if err != nil {
 			return nil, err
+		}
+		if note != "" {
+			ds.Notes = append(ds.Notes, note)
 		}
 		if tshape != shape {
 			return nil, fmt.Errorf("%s has images of %d×%d×%d but %s has %d×%d×%d%w",
@@ -579,7 +617,11 @@ func LoadNPZ(ctx context.Context, path string) (*Dataset, error) {
 		}
 	}
 	if arrays[0] == nil || arrays[1] == nil {
-		return nil, formatErr(path, "archive lacks x_train.npy and y_train.npy")
+		members := make([]string, len(zr.File))
+		for i, f := range zr.File {
+			members[i] = f.Name
+		}
+		return nil, formatErr(path, "archive lacks x_train.npy and y_train.npy (it holds %s): save the arrays under those names, e.g. np.savez(path, x_train=x, y_train=y)", listNames(members))
 	}
 	if (arrays[2] == nil) != (arrays[3] == nil) {
 		return nil, formatErr(path, "archive has only one of x_test.npy and y_test.npy")

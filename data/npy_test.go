@@ -86,7 +86,7 @@ func TestNPYImagesShapes(t *testing.T) {
 	// N×H×W×C (channels last) becomes channel-major.
 	a := &NPY{Shape: []int{1, 2, 2, 3}, kind: 'u', size: 1, order: binary.LittleEndian,
 		Data: []byte{0, 100, 200, 1, 101, 201, 2, 102, 202, 3, 103, 203}}
-	x, c, h, w, err := npyImages(a, "x")
+	x, c, h, w, _, err := npyImages(a, "x")
 	if err != nil || c != 3 || h != 2 || w != 2 {
 		t.Fatalf("%v %d %d %d", err, c, h, w)
 	}
@@ -98,15 +98,15 @@ func TestNPYImagesShapes(t *testing.T) {
 	}
 	// N×C×H×W (channels first) stays.
 	a = &NPY{Shape: []int{1, 3, 2, 5}, kind: 'u', size: 1, order: binary.LittleEndian, Data: pattern(30, 0)}
-	if _, c, h, w, err = npyImages(a, "x"); err != nil || c != 3 || h != 2 || w != 5 {
+	if _, c, h, w, _, err = npyImages(a, "x"); err != nil || c != 3 || h != 2 || w != 5 {
 		t.Fatalf("NCHW: %v %d %d %d", err, c, h, w)
 	}
 	// Non-finite floats and out-of-range integers are errors.
 	a = &NPY{Shape: []int{1, 2}, kind: 'f', size: 4, order: binary.LittleEndian, Data: f32bytes(binary.LittleEndian, 1, float32(math.NaN()))}
-	_, _, _, _, err = npyImages(a, "x.npy")
+	_, _, _, _, _, err = npyImages(a, "x.npy")
 	wantErr(t, err, "x.npy: element 1 is NaN")
 	a = &NPY{Shape: []int{1, 1}, kind: 'i', size: 1, order: binary.LittleEndian, Data: []byte{0xff}}
-	_, _, _, _, err = npyImages(a, "x.npy")
+	_, _, _, _, _, err = npyImages(a, "x.npy")
 	wantErr(t, err, "element 0 is -1; integer images must be pixels 0…255")
 }
 
@@ -167,6 +167,8 @@ func TestLoadNPYPairDirAndNPZ(t *testing.T) {
 func FuzzNPY(f *testing.F) {
 	f.Add(npyBytes("|u1", []int{2, 3}, pattern(6, 0)))
 	f.Add(npyBytes("<f4", []int{1, 2}, f32bytes(binary.LittleEndian, 1, 2)))
+	f.Add(npyBytes("<f4", []int{1, 2}, f32bytes(binary.LittleEndian, 0, 0.5)))
+	f.Add(npyBytes("<f4", []int{1, 2}, f32bytes(binary.LittleEndian, 127.5, -1)))
 	f.Add(npyBytes("<i8", []int{1}, make([]byte, 8)))
 	f.Add(npyBytes(">f8", []int{}, make([]byte, 8)))
 	f.Add([]byte(npyMagic + "\x01\x00\x05\x00{'a':"))

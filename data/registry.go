@@ -1,7 +1,6 @@
 package data
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -262,16 +261,4 @@ func cifarInfo() Info {
 		},
 		GetHint: "run `copi data get cifar10` (downloads cifar-10-binary.tar.gz, 170 MB)",
 	}
-}
-
-// fileByName returns the registry entry whose Name, or Name without ".gz",
-// is name.
-func (info Info) fileByName(name string) (File, bool) {
-	i := slices.IndexFunc(info.Files, func(f File) bool {
-		return f.Name == name || strings.TrimSuffix(f.Name, ".gz") == name
-	})
-	if i < 0 {
-		return File{}, false
-	}
-	return info.Files[i], true
 }

@@ -122,6 +122,11 @@ var glyphShapes = [...]draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, 
 // them are interpolation.
 const maxMarked = 12
 
+// maxPlotted bounds the magnitude of a plotted value: larger ones (and NaN, infinities) are
+// left out, as a run's divergence rather than a measurement, and because the axis
+// labelling cannot span them.
+const maxPlotted = 1e100
+
 // curve is one configuration's mean over seeds against the epochs trained, with a band.
 type curve struct {
 	x, mean, lo, hi []float64
@@ -144,7 +149,7 @@ func aggregate(g *Group, band Band, positive bool, value func(*Line) (float64, b
 	for _, r := range plotted(g) {
 		for i := range r.Lines {
 			v, ok := value(&r.Lines[i])
-			if !ok || math.IsNaN(v) || math.IsInf(v, 0) || (positive && v <= 0) {
+			if !ok || !(math.Abs(v) <= maxPlotted) || (positive && v <= 0) {
 				continue
 			}
 			k := int64(math.Round(r.Lines[i].Position() * 1e6))
@@ -476,7 +481,22 @@ func (b *figureBuilder) panel(title, ylabel string, log bool, value func(*Line) 
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 	}
+	padY(p)
 	return p, thumbs, drawn, nil
+}
+
+// padY widens a panel's y range when its values are all equal (the axis cannot label an
+// empty range): by 1 either side, as gonum would, or by 5% of a value too large for that.
+func padY(p *plot.Plot) {
+	if p.Y.Min != p.Y.Max || math.IsInf(p.Y.Min, 0) {
+		return
+	}
+	if _, log := p.Y.Scale.(plot.LogScale); log {
+		p.Y.Min, p.Y.Max = p.Y.Min/1.25, p.Y.Max*1.25
+		return
+	}
+	d := math.Max(1, 0.05*math.Abs(p.Y.Min))
+	p.Y.Min, p.Y.Max = p.Y.Min-d, p.Y.Max+d
 }
 
 // name returns a file name stem for key, unique in the report.
@@ -520,6 +540,7 @@ func shareY(panels []*plot.Plot, angle bool) {
 	for _, p := range panels {
 		if p != nil {
 			p.Y.Min, p.Y.Max = lo, hi
+			padY(p)
 		}
 	}
 }

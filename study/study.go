@@ -360,6 +360,17 @@ func CheckpointName(key string) string {
 func Execute(ctx context.Context, stdout, log io.Writer, plan []Run, o Options) error {
 	done := &report.Set{}
 	if o.Metrics != "" {
+		if !o.DryRun {
+			// A run killed while writing a line leaves a torn tail: set it aside (in a side
+			// file, never dropped) so that the lines appended now start on a line of their own.
+			side, err := report.RecoverTornTail(o.Metrics)
+			if err != nil {
+				return fmt.Errorf("metrics: %w", err)
+			}
+			if side != "" {
+				fmt.Fprintf(log, "metrics: %s ended in a torn line (a run was killed while writing it); its bytes are in %s\n", o.Metrics, side)
+			}
+		}
 		if err := done.ReadFile(o.Metrics); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("metrics: %w", err)
 		}

@@ -85,6 +85,9 @@ draws them. See docs/studies.md.`,
 				if err != nil {
 					return err
 				}
+				for _, w := range set.Torn {
+					fmt.Fprintf(cmd.ErrOrStderr(), "compare: warning: %s\n", w)
+				}
 				study.PrintTable(cmd.OutOrStdout(), set.Groups(nil))
 				return nil
 			}

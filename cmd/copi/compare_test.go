@@ -220,3 +220,38 @@ runs:
 		t.Errorf("second run of the study:\n%s", stderr)
 	}
 }
+
+// TestCompareRecoversATornMetricsTail: a study killed while writing a metrics line leaves a
+// partial last line; the next compare sets its bytes aside in a side file (nothing is
+// dropped), appends its own lines on a fresh line, and the table and report read the file.
+func TestCompareRecoversATornMetricsTail(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.jsonl")
+	args := []string{"compare", "--presets", "mnist/bp-adam", "--seeds", "1,2", "--data", "fashion-mnist-sample",
+		"--epochs", "1", "--sizes", "784,16,10", "--threads", "2", "-q", "--metrics", m}
+	// Seed 1 complete (shard 0 of 2), then seed 2 torn mid-line.
+	if _, stderr, err := run(t, append(args[:len(args):len(args)], "--shard", "0/2")...); err != nil {
+		t.Fatalf("first compare: %v\n%s", err, stderr)
+	}
+	torn := `{"run":"mnist/bp-adam@2","rule":"bp","dataset":"fashion-mnist-sa`
+	f, _ := os.OpenFile(m, os.O_APPEND|os.O_WRONLY, 0o644)
+	f.WriteString(torn)
+	f.Close()
+	out, stderr, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("compare after a torn line: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "torn") || !strings.Contains(out, "mnist/bp-adam") || !strings.Contains(out, "±") {
+		t.Errorf("compare after a torn line:\n%s\n%s", out, stderr)
+	}
+	sides, _ := filepath.Glob(m + ".torn-*")
+	if len(sides) != 1 {
+		t.Fatalf("side files: %v", sides)
+	}
+	if b, _ := os.ReadFile(sides[0]); string(b) != torn {
+		t.Errorf("side file holds %q, want the torn bytes %q", b, torn)
+	}
+	if _, stderr, err := run(t, "report", m, "-o", filepath.Join(dir, "r.html")); err != nil {
+		t.Errorf("report: %v\n%s", err, stderr)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ func newReportCmd() *cobra.Command {
 	var (
 		out, figures, title, band string
 		images                    []string
+		logLoss                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "report METRICS.jsonl... -o report.html",
@@ -25,11 +25,17 @@ func newReportCmd() *cobra.Command {
 needs nothing else to open: no script, no network asset, the figures inline as SVG.
 
 It shows a headline computed from the data (which configuration reached a common
-test accuracy first, which ended highest, how the updates aligned with the gradient),
-the summary table (final and peak test accuracy, mean ± sd over seeds, epoch of the
-peak, seconds per epoch), learning curves (test accuracy and test loss against the
-epoch, one line per configuration with a band over seeds), the decorrelation measure,
-per-layer alignment curves when the metrics have them, and the runs' configuration.
+test accuracy first, which ended highest or whether they are level, how the updates
+aligned with the gradient), the summary table (final and peak test accuracy, mean ±
+sd over seeds, epoch of the peak, seconds per epoch), learning curves (test accuracy
+and loss with the training curves beside them, one line per configuration with a band
+over seeds, points where there are few evaluations), and one small multiple for every
+series any rule reported: the COPI family's decorrelation and per-layer alignment
+angles, forward-forward's goodness on positive and negative data, per-layer accuracy
+and dead units, each prediction mode's accuracy, and whatever a new rule adds. Every
+figure has the same x axis, epochs trained: 0 is the evaluation before training, e+1
+the end of epoch e. Then the runs' configuration (also for a single run). --log-loss
+draws the loss figures on a log scale.
 
 Runs are grouped by label, dataset and configuration; a run that appears in several
 attempts (an interrupted, resumed study) keeps its latest history. --figures DIR also
@@ -48,8 +54,10 @@ a picture, such as the receptive fields drawn by 'copi analyze rf'.`,
 			if err != nil {
 				return err
 			}
-			var buf bytes.Buffer
-			opt := report.Options{Title: title, Sources: args, Band: report.Band(band), FiguresDir: figures}
+			for _, w := range set.Torn {
+				fmt.Fprintf(cmd.ErrOrStderr(), "report: warning: %s\n", w)
+			}
+			opt := report.Options{Title: title, Sources: args, Band: report.Band(band), FiguresDir: figures, LogLoss: logLoss}
 			for _, spec := range images {
 				path, caption, _ := strings.Cut(spec, "=")
 				png, err := os.ReadFile(path)
@@ -58,15 +66,7 @@ a picture, such as the receptive fields drawn by 'copi analyze rf'.`,
 				}
 				opt.Images = append(opt.Images, report.Image{Title: filepath.Base(path), Caption: caption, PNG: png})
 			}
-			if err := report.Render(&buf, set, opt); err != nil {
-				return err
-			}
-			if dir := filepath.Dir(out); dir != "." {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return err
-				}
-			}
-			if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+			if err := report.RenderFile(out, set, opt); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "report: wrote %s (%d runs)\n", out, len(set.Runs))
@@ -82,5 +82,6 @@ a picture, such as the receptive fields drawn by 'copi analyze rf'.`,
 	f.StringVar(&title, "title", "copi report", "page title")
 	f.StringVar(&band, "band", "minmax", "band over seeds: minmax (lowest to highest) or sd (mean ± sd)")
 	f.StringArrayVar(&images, "image", nil, "embed this PNG (FILE or FILE=caption); repeatable")
+	f.BoolVar(&logLoss, "log-loss", false, "draw the loss figures on a log scale")
 	return cmd
 }

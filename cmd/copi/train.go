@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/copi-learn/copi/checkpoint"
+	"github.com/copi-learn/copi/report"
 	"github.com/copi-learn/copi/train"
 )
 
@@ -107,6 +108,13 @@ checkpoint.`,
 				t.Describe(), cfg.BatchSize, cfg.Epochs, cfg.Seed, eng.Threads(), eng.Kernel())
 			opt := train.Options{CheckpointPath: ckpt, RunLabel: fmt.Sprintf("%s@%d", train.Label(cfg), cfg.Seed), EvalAtStart: true}
 			if metrics != "" {
+				side, err := report.RecoverTornTail(metrics)
+				if err != nil {
+					return fmt.Errorf("--metrics: %w", err)
+				}
+				if side != "" {
+					fmt.Fprintf(log, "metrics: %s ended in a torn line (a run was killed while writing it); its bytes are in %s\n", metrics, side)
+				}
 				f, err := os.OpenFile(metrics, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 				if err != nil {
 					return fmt.Errorf("--metrics: %w", err)

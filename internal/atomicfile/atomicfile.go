@@ -10,6 +10,9 @@
 //
 // Concurrent writers to the same path do not corrupt each other: each uses its own
 // temporary file, and the last rename wins.
+//
+// A writer killed part way (SIGKILL, an out-of-memory kill, a power cut) cannot remove
+// its temporary file; the next write to the same path does, as [WriteFile] describes.
 package atomicfile
 
 import (
@@ -40,16 +43,34 @@ const bufSize = 256 << 10
 // An error while syncing the directory after a successful rename is still reported: at
 // that point path already holds the new content, but its durability across a crash is
 // not guaranteed.
+//
+// The temporary file is named ".BASE.tmp-N", BASE being path's last element and N a
+// random decimal number. Before creating its own, WriteFile removes the temporary files
+// of the same path that writers which died left behind: those that no live writer holds
+// and that have not been modified for a minute. Every writer holds an exclusive
+// flock(2) lock on its temporary file from just after creating it until after the
+// rename; the kernel drops the lock when the process dies however it dies, so a file
+// that can be locked has no live writer. The minute covers the instant between
+// creation and locking (and writers of older versions, which take no lock). Files
+// that cannot be locked because the file system has no locks are kept, as is anything
+// not named exactly like a temporary file of path. Where flock(2) does not exist
+// (Windows, for one), nothing is removed. The removal is best effort and never makes
+// the write fail.
 func WriteFile(path string, perm fs.FileMode, write func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	removeStale(dir, base)
+	f, err := os.CreateTemp(dir, tempPrefix(base)+"*")
 	if err != nil {
 		return fmt.Errorf("atomicfile: write %s: %w", path, err)
 	}
 	tmp := f.Name()
+	// The lock, on a descriptor of its own, outlives f, which is closed before the rename.
+	if lock := lockTemp(tmp); lock != nil {
+		defer lock.Close()
+	}
 	renamed := false
 	defer func() {
 		// Runs on error returns and on panics from write alike.
