@@ -75,7 +75,7 @@ type configDoc struct {
 }
 
 func (c Config) doc() configDoc {
-	return configDoc{c.Preset, c.Rule, c.BatchSize, c.Epochs, c.EvalEvery, c.Validation, c.ShuffleFirstEpoch, c.Seed, c.Options}
+	return configDoc(c)
 }
 
 // MarshalJSON writes the common keys, then the rule's options under "options".

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -206,24 +205,6 @@ func printRecords(w io.Writer, recs []train.Record) {
 		fmt.Fprintf(tw, "%.1f\t\n", r.Seconds)
 	}
 	tw.Flush()
-}
-
-// meanSD returns the mean and the sample standard deviation.
-func meanSD(v []float64) (mean, sd float64) {
-	if len(v) == 0 {
-		return math.NaN(), math.NaN()
-	}
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	if len(v) < 2 {
-		return mean, 0
-	}
-	for _, x := range v {
-		sd += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(v)-1))
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

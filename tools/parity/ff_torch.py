@@ -185,6 +185,15 @@ class FF:
         return losses
 
 
+def blas_libs():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}
+        return sorted(os.path.realpath(p) for p in libs if p.startswith("/"))
+    except OSError:
+        return []
+
+
 def make_data(n_batches, batch, d, seed):
     gen = torch.Generator().manual_seed(seed)
     return [(torch.rand(batch, d, generator=gen), torch.randint(0, NCLASS, (batch,), generator=gen))
@@ -275,6 +284,12 @@ def main():
     print(f"ff {'separate' if args.separate else 'stacked'}: median {med:.2f} ms/step "
           f"(q1 {q1:.2f}, q3 {q3:.2f}, mean {ms.mean():.2f}) over {args.steps} steps, "
           f"batch {args.batch}, sizes {args.sizes}, load {os.getloadavg()[0]:.2f}", file=info)
+    libs = blas_libs()
+    print("BLAS libraries mapped:", ", ".join(libs) or "(none found)", file=info)
+    if any("/blas/libblas.so" in p for p in libs):
+        print("warning: torch runs on the reference (netlib) BLAS, not OpenBLAS: GEMMs are 20-50x slower "
+              "than an optimised BLAS and this timing is no fair peer (apt install libopenblas0-pthread)",
+              file=info)
     if not finite:
         print("warning: weights became non-finite; the timing includes non-finite arithmetic", file=info)
     if args.json:
