@@ -2,53 +2,20 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/copi-learn/copi/internal/headless"
 )
-
-// chromium returns the headless browser to test with, or skips the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium): the report is not checked in a browser")
-	return ""
-}
-
-// runChromium opens page headless with extra flags and returns its stdout and stderr.
-func runChromium(t *testing.T, bin, page string, extra ...string) (string, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}, extra...)
-	cmd := exec.CommandContext(ctx, bin, append(args, "file://"+page)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", extra, err, errb.String())
-	}
-	return out.String(), errb.String()
-}
 
 // TestReportInChromium opens a rendered report in headless Chromium: the DOM it builds
 // has the figures and the table, the console stays quiet, and a screenshot is not blank.
 func TestReportInChromium(t *testing.T) {
-	bin := chromium(t)
+	bin := headless.Chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
@@ -59,7 +26,7 @@ func TestReportInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dom, stderr := runChromium(t, bin, page, "--dump-dom")
+	dom, stderr := headless.Open(t, bin, page, "--dump-dom")
 	for _, want := range []string{`id="summary-table"`, "<svg", "</svg>", `id="fig-test-accuracy"`, `id="fig-update_angle_deg"`, "fast reached"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM Chromium built lacks %q", want)
@@ -78,7 +45,7 @@ func TestReportInChromium(t *testing.T) {
 	}
 
 	shot := filepath.Join(dir, "shot.png")
-	runChromium(t, bin, page, "--screenshot="+shot, "--window-size=1200,1600", "--hide-scrollbars")
+	headless.Open(t, bin, page, "--screenshot="+shot, "--window-size=1200,1600", "--hide-scrollbars")
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)

@@ -372,7 +372,7 @@ func describe(key string) seriesInfo {
 	}
 	d := seriesInfo{title: humanize(key), ylabel: humanize(key), fromStart: true}
 	switch {
-	case strings.HasPrefix(key, "acc_"):
+	case strings.HasPrefix(key, "acc_") || strings.HasPrefix(key, "train_acc_"):
 		// Accuracies, like the test accuracy, leave out the untrained network's chance level.
 		d.ylabel, d.percent, d.fromStart = "accuracy (%)", true, false
 	case strings.HasSuffix(key, "_deg"):

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/copi-learn/copi/internal/headless"
 )
 
 // TestReportCommand trains a tiny two-rule study and reports it, figures included.
@@ -51,5 +53,41 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, _, err := run(t, "report", filepath.Join(dir, "none.jsonl")); err == nil || !strings.Contains(err.Error(), "none.jsonl") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestStudyOfThreeRulesInChromium: a study of bp-adam, copi-bp and forward-forward on
+// Fashion-MNIST (the embedded sample, small networks) renders into one report that
+// headless Chromium builds with a figure for every series each rule logged (forward-
+// forward's goodness, per-layer accuracy and dead units beside COPI's alignment angles and
+// decorrelation), the table naming all three, and a quiet console.
+func TestStudyOfThreeRulesInChromium(t *testing.T) {
+	bin := headless.Chromium(t)
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.jsonl")
+	if _, stderr, err := run(t, "compare", "--presets", "mnist/bp-adam,mnist/copi-bp,mnist/ff", "--data", "fashion-mnist-sample",
+		"--epochs", "2", "--sizes", "784,32,32,10", "--threads", "2", "-q", "--metrics", m); err != nil {
+		t.Fatalf("compare: %v\n%s", err, stderr)
+	}
+	page := filepath.Join(dir, "r.html")
+	if _, stderr, err := run(t, "report", m, "-o", page); err != nil {
+		t.Fatalf("report: %v\n%s", err, stderr)
+	}
+	dom, stderr := headless.Open(t, bin, page, "--dump-dom")
+	for _, id := range []string{"test-accuracy", "test-loss", "update_angle_deg", "decorrelation_per_layer",
+		"goodness_pos", "goodness_neg", "acc_goodness_layer", "dead_fraction", "acc_goodness", "acc_softmax"} {
+		if !strings.Contains(dom, `id="fig-`+id+`"`) {
+			t.Errorf("the DOM Chromium built has no figure for %s", id)
+		}
+	}
+	for _, want := range []string{"mnist/bp-adam", "mnist/copi-bp", "mnist/ff", `id="summary-table"`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the DOM lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "Uncaught") || strings.Contains(line, ":CONSOLE") {
+			t.Errorf("console message: %s", line)
+		}
 	}
 }
