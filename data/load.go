@@ -63,6 +63,32 @@ func Load(ctx context.Context, spec string, opts Options) (*Dataset, error) {
 	return ds, nil
 }
 
+// Resolve returns the name of the dataset Load(spec) reads, without reading it: the
+// registered name, "fashion-mnist-sample" where fashion-mnist falls back to the embedded
+// sample, or the spec itself for a path.
+func Resolve(spec string, opts Options) string {
+	spec = strings.TrimSpace(spec)
+	name := canonicalName(spec)
+	info, ok := Lookup(name)
+	if name == SampleName || !ok || strings.ContainsAny(spec, `/\`) {
+		if name == SampleName {
+			return SampleName
+		}
+		return spec
+	}
+	if info.Name == "fashion-mnist" && !opts.NoSample {
+		locs, err := candidates(info, opts)
+		complete := false
+		for _, l := range locs {
+			complete = complete || l.Complete
+		}
+		if err == nil && !complete {
+			return SampleName
+		}
+	}
+	return info.Name
+}
+
 // loadRegistered reads a registered dataset from where it is installed.
 func loadRegistered(ctx context.Context, info Info, opts Options) (*Dataset, error) {
 	locs, err := candidates(info, opts)
@@ -75,12 +101,9 @@ func loadRegistered(ctx context.Context, info Info, opts Options) (*Dataset, err
 		}
 	}
 	if info.Name == "fashion-mnist" && !opts.NoSample {
-		ds, err := Sample()
-		if err != nil {
-			return nil, err
-		}
-		ds.Name = info.Name
-		return ds, nil
+		// The sample keeps its own name, so that results on it are never recorded (or
+		// looked up in a study's metrics) as results on the full dataset.
+		return Sample()
 	}
 	return nil, notFound(info, locs)
 }

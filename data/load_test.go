@@ -21,8 +21,17 @@ func TestLoadFashionFallsBackToSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ds.Name != "fashion-mnist" || !ds.Embedded || !strings.HasPrefix(ds.Source, "embedded sample (5000 train / 1000 test)") {
+	// The sample keeps its name: results on it must never pass for full-dataset results.
+	if ds.Name != SampleName || !ds.Embedded || !strings.HasPrefix(ds.Source, "embedded sample (5000 train / 1000 test)") {
 		t.Fatalf("got %v", ds)
+	}
+	if got := Resolve("fashion-mnist", isolated(t)); got != SampleName {
+		t.Errorf("Resolve(fashion-mnist) without the dataset installed = %q, want %q", got, SampleName)
+	}
+	for spec, want := range map[string]string{"mnist": "mnist", "sample": SampleName, "./mnist": "./mnist", "Fashion-MNIST": SampleName} {
+		if got := Resolve(spec, isolated(t)); got != want {
+			t.Errorf("Resolve(%q) = %q, want %q", spec, got, want)
+		}
 	}
 	opts := isolated(t)
 	opts.NoSample = true

@@ -21,6 +21,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/copi-learn/copi/data"
 	"github.com/copi-learn/copi/mat32"
 	"github.com/copi-learn/copi/report"
 	"github.com/copi-learn/copi/train"
@@ -278,8 +279,11 @@ func (st *Study) Plan(sizes []int) ([]Run, error) {
 				seen[s] = true
 				c := e.cfg.Clone()
 				c.Seed = s
+				// The key names the data as loading will find them: fashion-mnist that falls
+				// back to the embedded sample is keyed as the sample, so that sample results
+				// are never counted as (or instead of) full-dataset ones.
 				plan = append(plan, Run{Index: len(plan), Label: e.label, Data: d, Seed: s, Cfg: c, Hash: h,
-					Key: fmt.Sprintf("%s|%s|%d|%s", e.label, d, s, h)})
+					Key: fmt.Sprintf("%s|%s|%d|%s", e.label, data.Resolve(d, data.Options{}), s, h)})
 			}
 		}
 	}

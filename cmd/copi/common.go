@@ -62,8 +62,14 @@ func loadData(ctx context.Context, spec string, validation int, log io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "data: %s from %s (%d train / %d test, %d classes)\n",
-		ds.Name, ds.Source, ds.Train.Len(), ds.Test.Len(), ds.Classes)
+	if ds.Embedded && data.Resolve(spec, data.Options{}) == data.SampleName && !strings.Contains(spec, "sample") {
+		fmt.Fprintf(log, "data: %s is not installed (copi data get %s): using the embedded sample, recorded as %s\n", spec, spec, ds.Name)
+	}
+	sizes := fmt.Sprintf(", %d train / %d test", ds.Train.Len(), ds.Test.Len())
+	if strings.Contains(ds.Source, " train /") { // the sample's source says its sizes already
+		sizes = ""
+	}
+	fmt.Fprintf(log, "data: %s from %s%s, %d classes\n", ds.Name, ds.Source, sizes, ds.Classes)
 	if validation > 0 {
 		ds, err = data.ValidationSplit(ds, validation)
 		if err != nil {
