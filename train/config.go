@@ -293,17 +293,11 @@ func optionKeys(v any, prefix string) []string {
 	return keys
 }
 
-// hasKey reports whether the options struct v points to has the top-level YAML key.
+// hasKey reports whether the options struct v points to has the top-level YAML key (a
+// value, or a nested struct such as optimizer).
 func hasKey(v any, key string) bool {
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return false
-	}
-	for i := 0; i < t.NumField(); i++ {
-		if yamlName(t.Field(i)) == key {
+	for _, k := range optionKeys(v, "") {
+		if k == key || strings.HasPrefix(k, key+".") {
 			return true
 		}
 	}
