@@ -27,6 +27,10 @@ type Rule struct {
 	// run resumes from a checkpoint, e.g. learning rates: the tensors saved still fit. Any
 	// other option is fixed for the run's life.
 	Resumable []string
+	// Memory, if set, estimates the bytes a learner of these options and shape allocates
+	// (parameters, optimiser state, buffers), so that an impossible network is refused
+	// before any allocation instead of crashing the process.
+	Memory func(opts any, s Shape) int64
 	// New builds a learner for the given shape from options of the type Options returns,
 	// drawing its initial state from seed.
 	New func(e *mat32.Engine, opts any, s Shape, seed uint64) (Learner, error)

@@ -176,3 +176,26 @@ func TestLoadConfigFileKeepsBase(t *testing.T) {
 		t.Errorf("a failed config file changed the base: lr %v", opts(base).Optimizer.LR)
 	}
 }
+
+// TestImpossibleNetworkIsRefusedBeforeAllocating: a network far larger than any machine's
+// memory (a million-unit layer: its decorrelator alone is 4 TB) is refused with the estimate
+// and the machine's memory, instead of a crash; a small one passes.
+func TestImpossibleNetworkIsRefusedBeforeAllocating(t *testing.T) {
+	for _, rule := range []string{"copi-bp", "ff"} {
+		c, _ := Preset("mnist/copi-bp")
+		if err := c.SetRule(rule); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Set("sizes=[20, 1000000, 1000000, 3]"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := NewTrainer(newEngine(t, 1), c, toyData(100, 20, 1))
+		if err == nil || !strings.Contains(err.Error(), "memory") || !strings.Contains(err.Error(), "GiB available") {
+			t.Errorf("%s with a million-unit layer: %v", rule, err)
+		}
+	}
+	c := toyConfig("copi-bp")
+	if _, err := NewTrainer(newEngine(t, 1), c, toyData(100, 20, 1)); err != nil {
+		t.Errorf("a small network: %v", err)
+	}
+}

@@ -217,6 +217,9 @@ func NewTrainer(eng *mat32.Engine, cfg Config, data *Data) (*Trainer, error) {
 	cfg = cfg.Clone()
 	r, _ := learn.Lookup(cfg.Rule)
 	shape := learn.Shape{Inputs: data.TrainX.Cols, Classes: data.Classes, BatchRows: cfg.BatchSize, EvalRows: evalChunk}
+	if err := checkMemory(r, cfg.Options, shape); err != nil {
+		return nil, err
+	}
 	l, err := r.New(eng, cfg.Options, shape, cfg.Seed)
 	if err != nil {
 		if cfg.Preset != "" {

@@ -159,6 +159,37 @@ func (o *Options) RuleConfig(name string) (Config, error) {
 	return rc, nil
 }
 
+// memory estimates the bytes a model of rule name allocates for shape s: per layer the
+// weights, their gradient and optimiser state, the feedback matrix, the decorrelator with its
+// scratch, and the activity buffers of a training batch and an evaluation chunk.
+func (o *Options) memory(name string, s learn.Shape) int64 {
+	var floats float64
+	perWeight := 1.0 // W
+	switch o.Optimizer.Name {
+	case "adam":
+		perWeight += 3 // gradient, first and second moments
+	default:
+		if o.Optimizer.Momentum != 0 || o.Optimizer.WeightDecay != 0 {
+			perWeight += 2 // gradient, velocity
+		}
+	}
+	if d := defs[name]; d.credit != Backprop {
+		perWeight++ // feedback matrix
+	}
+	rows := float64(max(s.BatchRows, 1) + max(s.EvalRows, 1))
+	maxIn := 0.0
+	for l := 0; l+1 < len(o.Sizes); l++ {
+		in, out := float64(o.Sizes[l]), float64(o.Sizes[l+1])
+		floats += perWeight*in*out + rows*(in+3*out)
+		if o.decorrelates() {
+			floats += 3 * in * in // R and its update's scratch
+		}
+		maxIn = max(maxIn, in)
+	}
+	floats += maxIn * maxIn // the decorrelation measure's scratch
+	return int64(4 * floats)
+}
+
 func init() {
 	for _, name := range Names() {
 		name := name
@@ -171,6 +202,14 @@ func init() {
 				return &o
 			},
 			Resumable: []string{"optimizer.lr", "decorrelation.lr"},
+			Memory: func(opts any, s learn.Shape) int64 {
+				if o, ok := opts.(*Options); ok {
+					c := *o
+					c.adapt(name)
+					return c.memory(name, s)
+				}
+				return 0
+			},
 			Adapt: func(opts any) {
 				if o, ok := opts.(*Options); ok {
 					o.adapt(name)

@@ -76,6 +76,21 @@ func init() {
 		About:     "forward-forward (Hinton 2022): layer-local goodness, peer normalisation, hard negatives from a softmax",
 		Options:   func() any { o := DefaultOptions(); return &o },
 		Resumable: []string{"lr", "softmax_lr", "predict", "cooldown"},
+		Memory: func(opts any, s learn.Shape) int64 {
+			o, ok := opts.(*Options)
+			if !ok {
+				return 0
+			}
+			// Weights and their smoothed gradients, and per layer the activity and
+			// derivative buffers of the three training passes and of an evaluation chunk.
+			rows := float64(4*max(s.BatchRows, 1) + 2*min(max(s.EvalRows, 1), 256))
+			var floats float64
+			for l := 0; l+1 < len(o.Sizes); l++ {
+				in, out := float64(o.Sizes[l]), float64(o.Sizes[l+1])
+				floats += 2*in*out + rows*(in+out)
+			}
+			return int64(4 * floats)
+		},
 		New: func(e *mat32.Engine, opts any, s learn.Shape, seed uint64) (learn.Learner, error) {
 			o, ok := opts.(*Options)
 			if !ok {
