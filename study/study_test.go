@@ -24,10 +24,10 @@ func write(t *testing.T, body string) string {
 // to fix.
 func TestPlanRefusesWhatWouldRunTwiceOrNothing(t *testing.T) {
 	for body, want := range map[string]string{
-		"presets: [mnist/bp-adam]\nseeds: [1, 2, 1]\ndata: [fashion-mnist-sample]\n":                        "seed 1 is listed twice",
+		"presets: [mnist/bp-adam]\nseeds: [1, 2, 1]\ndata: [fashion-mnist-sample]\n":                         "seed 1 is listed twice",
 		"runs:\n  - {label: x, preset: mnist/ff, seeds: [3, 3]}\nseeds: [1]\ndata: [fashion-mnist-sample]\n": "seed 3 is listed twice",
-		"presets: [mnist/bp-adam]\nseeds: []\ndata: [fashion-mnist-sample]\n":                              "nothing to compare",
-		"seeds: [1]\ndata: [fashion-mnist-sample]\n":                                                       "nothing to compare",
+		"presets: [mnist/bp-adam]\nseeds: []\ndata: [fashion-mnist-sample]\n":                                "nothing to compare",
+		"seeds: [1]\ndata: [fashion-mnist-sample]\n":                                                         "nothing to compare",
 	} {
 		st, err := Read(write(t, body))
 		if err != nil {
