@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -36,42 +37,48 @@ func parseUnits(s string) (first int, units []int, err error) {
 		}
 		return n, nil, nil
 	}
-	for _, p := range splitList(s) {
-		lo, hi, isRange := strings.Cut(p, "-")
-		a, err1 := strconv.Atoi(strings.TrimSpace(lo))
-		b := a
-		var err2 error
-		if isRange {
-			b, err2 = strconv.Atoi(strings.TrimSpace(hi))
-		}
-		if err1 != nil || err2 != nil || a < 0 || b < a {
-			return 0, nil, fmt.Errorf("--units: %q is not a unit index or a range a-b", p)
-		}
-		for u := a; u <= b; u++ {
+	ranges, err := parseList("units", s, "0-15 or 3,7,20-23", unitRange)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, r := range ranges {
+		for u := r[0]; u <= r[1]; u++ {
 			units = append(units, u)
 		}
-	}
-	if len(units) == 0 {
-		return 0, nil, fmt.Errorf("--units %q selects no units", s)
 	}
 	return 0, units, nil
 }
 
-// parseLayers reads --layers: comma-separated layer numbers from 1.
+// unitRange parses one item of --units: a unit index a (the range a-a) or a range a-b.
+func unitRange(s string) ([2]int, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err1 := wholeNumber(strings.TrimSpace(lo))
+	b := a
+	var err2 error
+	if isRange {
+		b, err2 = wholeNumber(strings.TrimSpace(hi))
+	}
+	if err1 != nil || err2 != nil || a < 0 || b < a {
+		return [2]int{}, errors.New("is not a unit index or a range a-b with a ≤ b")
+	}
+	return [2]int{a, b}, nil
+}
+
+// parseLayers reads --layers: comma-separated layer numbers from 1 to L, each once.
 func parseLayers(s string, L int) ([]int, error) {
-	var layers []int
-	for _, p := range splitList(s) {
-		l, err := strconv.Atoi(p)
-		if err != nil {
-			return nil, fmt.Errorf("--layers: %q is not a layer number", p)
-		}
+	layers, err := parseList("layers", s, "1,2,7", wholeNumber)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	for _, l := range layers {
 		if l < 1 || l > L {
 			return nil, fmt.Errorf("--layers: layer %d does not exist (the network has layers 1..%d)", l, L)
 		}
-		layers = append(layers, l)
-	}
-	if len(layers) == 0 {
-		return nil, fmt.Errorf("--layers selects no layers")
+		if seen[l] {
+			return nil, fmt.Errorf("--layers: layer %d is listed twice: list each layer once", l)
+		}
+		seen[l] = true
 	}
 	return layers, nil
 }

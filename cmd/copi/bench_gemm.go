@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -79,7 +79,10 @@ else GOMAXPROCS. --training adds the GEMMs of a batch-50 784-500×6-10 training 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			list := shapes
-			if training {
+			switch {
+			case training && strings.TrimSpace(shapes) == "":
+				list = trainingGemmShapes // --shapes "" --training: only the training step's
+			case training:
 				list += "," + trainingGemmShapes
 			}
 			parsed, err := parseGemmShapes(list)
@@ -154,41 +157,36 @@ func writeJSONLine(w io.Writer, v any) error {
 	return err
 }
 
-// parseGemmShapes parses "[tAtB:]MxKxN,..." (tAtB is two of n/t, e.g. "nt").
+// parseGemmShapes parses --shapes, "[tAtB:]MxKxN,..." (tAtB is two of n/t, e.g. "nt").
 func parseGemmShapes(list string) ([]gemmShape, error) {
-	var out []gemmShape
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(strings.ToLower(f))
-		if f == "" {
-			continue
+	return parseList("shapes", list, "50x784x784,nt:50x784x500", parseGemmShape)
+}
+
+// parseGemmShape parses one shape, "[tAtB:]MxKxN" with positive whole dimensions.
+func parseGemmShape(f string) (gemmShape, error) {
+	var s gemmShape
+	f = strings.ToLower(f)
+	if ops, dims, ok := strings.Cut(f, ":"); ok {
+		if len(ops) != 2 || strings.Trim(ops, "nt") != "" {
+			return s, errors.New("has transposes other than nn, nt, tn or tt")
 		}
-		var s gemmShape
-		if ops, dims, ok := strings.Cut(f, ":"); ok {
-			if len(ops) != 2 || strings.Trim(ops, "nt") != "" {
-				return nil, fmt.Errorf("bench gemm: shape %q: transposes must be nn, nt, tn or tt", f)
-			}
-			s.tA, s.tB = ops[0] == 't', ops[1] == 't'
-			f = dims
-		}
-		parts := strings.Split(f, "x")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("bench gemm: shape %q: want MxKxN", f)
-		}
-		var d [3]int
-		for i, p := range parts {
-			v, err := strconv.Atoi(p)
-			if err != nil || v <= 0 {
-				return nil, fmt.Errorf("bench gemm: shape %q: bad dimension %q", f, p)
-			}
-			d[i] = v
-		}
-		s.m, s.k, s.n = d[0], d[1], d[2]
-		out = append(out, s)
+		s.tA, s.tB = ops[0] == 't', ops[1] == 't'
+		f = dims
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("bench gemm: no shapes given")
+	parts := strings.Split(f, "x")
+	if len(parts) != 3 {
+		return s, errors.New("is not of the form MxKxN")
 	}
-	return out, nil
+	var d [3]int
+	for i, p := range parts {
+		v, err := wholeNumber(p)
+		if err != nil || v <= 0 {
+			return s, fmt.Errorf("has dimension %q, not a positive whole number", p)
+		}
+		d[i] = v
+	}
+	s.m, s.k, s.n = d[0], d[1], d[2]
+	return s, nil
 }
 
 // timeGemm returns the best time per product over 5 rounds that together last about dur.

@@ -213,17 +213,6 @@ func printRecords(w io.Writer, recs []train.Record) {
 	tw.Flush()
 }
 
-// splitList splits a comma-separated flag value, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // configFlags are the flags that build a training configuration: a preset, an optional
 // config file over it, then the shorthand flags, then every --set, each over the one before.
 type configFlags struct {
@@ -376,23 +365,6 @@ func (f *configFlags) resumeOverrides(cmd *cobra.Command, saved train.Config) ([
 		sets = append([]string{"rule=" + f.rule}, sets...)
 	}
 	return sets, nil
-}
-
-// parseIntList reads a comma-separated list of whole numbers, strictly: "5e2" or "1.5" is
-// an error, not 5 or 1.
-func parseIntList(flag, s string) ([]int, error) {
-	var out []int
-	for _, part := range splitList(s) {
-		n, err := strconv.Atoi(part)
-		if err != nil {
-			return nil, fmt.Errorf("--%s: %q is not a whole number (want e.g. 784,500,10)", flag, part)
-		}
-		out = append(out, n)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--%s: empty list (want e.g. 784,500,10)", flag)
-	}
-	return out, nil
 }
 
 // checkWritable makes sure a file can be written at path before hours of training depend

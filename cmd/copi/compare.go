@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,8 +92,8 @@ draws them. See docs/studies.md.`,
 			}
 			fl := cmd.Flags()
 			var st study.Study
+			var err error
 			if studyFile != "" {
-				var err error
 				if st, err = study.Read(studyFile); err != nil {
 					return err
 				}
@@ -103,29 +102,30 @@ draws them. See docs/studies.md.`,
 				}
 			}
 			if fl.Changed("presets") {
-				st.Presets = splitList(presets)
+				if st.Presets, err = parseNames("presets", presets, defaultComparePresets); err != nil {
+					return err
+				}
 			}
 			if fl.Changed("rules") {
-				st.Rules = splitList(rules)
+				if st.Rules, err = parseNames("rules", rules, "bp,fa,dfa"); err != nil {
+					return err
+				}
 			}
 			if fl.Changed("base") || st.Base == "" {
 				st.Base = base
 			}
 			if fl.Changed("seeds") || len(st.Seeds) == 0 {
-				st.Seeds = nil
-				for _, s := range splitList(seeds) {
-					v, err := strconv.ParseUint(s, 10, 64)
-					if err != nil {
-						return fmt.Errorf("--seeds: %q is not a seed", s)
-					}
-					st.Seeds = append(st.Seeds, v)
+				if st.Seeds, err = parseSeeds("seeds", seeds); err != nil {
+					return err
 				}
 			}
 			if fl.Changed("data") || len(st.Data) == 0 {
-				st.Data = splitList(dataSpec)
+				if st.Data, err = parseNames("data", dataSpec, "fashion-mnist,mnist"); err != nil {
+					return err
+				}
 			}
 			if len(st.Presets) == 0 && len(st.Rules) == 0 && len(st.Runs) == 0 {
-				st.Presets = splitList(defaultComparePresets)
+				st.Presets = strings.Split(defaultComparePresets, ",")
 			}
 			if fl.Changed("epochs") {
 				st.Epochs = &epochs
@@ -138,7 +138,6 @@ draws them. See docs/studies.md.`,
 			}
 			var sizeList []int
 			if fl.Changed("sizes") {
-				var err error
 				if sizeList, err = parseIntList("sizes", sizes); err != nil {
 					return err
 				}
