@@ -223,7 +223,21 @@ type formatError struct {
 	msg  string
 }
 
-func (e *formatError) Error() string { return prefix(e.src) + e.kind.Error() + ": " + e.msg }
+// Error says, in one line, which file is wrong, how, and what to do; the kind is in the
+// wording rather than a second prefix ("checkpoint x: invalid checkpoint: …").
+func (e *formatError) Error() string {
+	name := "checkpoint"
+	if e.src != "" {
+		name += " " + e.src
+	}
+	switch e.kind {
+	case ErrVersion:
+		return name + ": " + e.msg // says to upgrade copi
+	case ErrNotCheckpoint:
+		return name + " is not a copi checkpoint: " + e.msg + "; give a checkpoint written by copi (train --checkpoint, compare --checkpoint-dir, compress -o)"
+	}
+	return name + " is not a valid checkpoint: " + e.msg + "; it cannot be used (was it copied incompletely?) — use another checkpoint or start over"
+}
 func (e *formatError) Unwrap() error { return e.kind }
 
 // entry is a tensor's header entry.
@@ -599,10 +613,10 @@ func checkFormat(meta map[string]string, src string) error {
 	}
 	format, ok := meta[MetaFormat]
 	if !ok {
-		return fail(ErrNotCheckpoint, "metadata has no %q key (a plain safetensors file? use ReadRaw)", MetaFormat)
+		return fail(ErrNotCheckpoint, "metadata has no %q key (a plain safetensors file?)", MetaFormat)
 	}
 	if format != FormatName {
-		return fail(ErrNotCheckpoint, "metadata %q is %q, want %q (use ReadRaw for other safetensors files)", MetaFormat, format, FormatName)
+		return fail(ErrNotCheckpoint, "metadata %q is %q, want %q", MetaFormat, format, FormatName)
 	}
 	vs, ok := meta[MetaFormatVersion]
 	if !ok {

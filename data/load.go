@@ -58,7 +58,7 @@ func Load(ctx context.Context, spec string, opts Options) (*Dataset, error) {
 		return nil, err
 	}
 	for _, n := range ds.Notes {
-		opts.logf("copi: %s", n)
+		opts.logf("notice: %s", n)
 	}
 	return ds, nil
 }
@@ -97,7 +97,11 @@ func loadRegistered(ctx context.Context, info Info, opts Options) (*Dataset, err
 	}
 	for _, l := range locs {
 		if l.Complete {
-			return loadLocation(ctx, info, l)
+			ds, err := loadLocation(ctx, info, l)
+			if err != nil {
+				return nil, damaged(info, l, err)
+			}
+			return ds, nil
 		}
 	}
 	if info.Name == "fashion-mnist" && !opts.NoSample {
@@ -106,6 +110,19 @@ func loadRegistered(ctx context.Context, info Info, opts Options) (*Dataset, err
 		return Sample()
 	}
 	return nil, notFound(info, locs)
+}
+
+// damaged adds to an error about an installed copy of a registered dataset whose files
+// are malformed or fail their checksum what to do about it.
+func damaged(info Info, l Location, err error) error {
+	var ce *ChecksumError
+	if !errors.Is(err, ErrFormat) && !errors.As(err, &ce) {
+		return err
+	}
+	if l.Kind == "cache" {
+		return fmt.Errorf("%w; the cached copy of %s is damaged: 'copi data get %s' fetches it again", err, info.Name, info.Name)
+	}
+	return fmt.Errorf("%w; the copy of %s in %s is damaged: replace that file, or remove the copy so that copi looks elsewhere ('copi data where' lists the places)", err, info.Name, l.Path)
 }
 
 // loadLocation reads a registered dataset from one complete location.

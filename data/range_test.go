@@ -58,8 +58,8 @@ func TestFloatImagesRange(t *testing.T) {
 	if len(ds.Notes) != 1 || !strings.Contains(ds.Notes[0], "whole.npy") || !strings.Contains(ds.Notes[0], "scaled by 1/255") {
 		t.Errorf("notes %q, want one naming whole.npy and the scaling", ds.Notes)
 	}
-	if !strings.Contains(log.String(), ds.Notes[0]) {
-		t.Errorf("log %q lacks the note", log.String())
+	if log.String() != "notice: "+ds.Notes[0]+"\n" {
+		t.Errorf("log %q, want the note as one notice line", log.String())
 	}
 
 	log.Reset()
