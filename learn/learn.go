@@ -34,15 +34,6 @@ type At struct {
 	Global int64
 }
 
-// Progress returns how far through the planned training the step is, in [0, 1).
-func (a At) Progress() float64 {
-	total := float64(a.Epochs) * float64(a.StepsPerEpoch)
-	if total <= 0 {
-		return 0
-	}
-	return (float64(a.Epoch)*float64(a.StepsPerEpoch) + float64(a.Step)) / total
-}
-
 // Shape is what a learner is built for.
 type Shape struct {
 	// Inputs is the width of an example, Classes the number of classes (and score columns).
