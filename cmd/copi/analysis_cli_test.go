@@ -88,6 +88,19 @@ func TestCompressSweepAndErrors(t *testing.T) {
 		}
 	}
 
+	// Data of another shape than the model's are the wrong data: the message says to pass
+	// the model's data (not to change the network's sizes, which the model fixes).
+	for _, args := range [][]string{
+		{"compress", ck, "--sweep", "--data", arrays(t, 100, 10, 20)},
+		{"analyze", "rf", ck, "-o", "", "--data", arrays(t, 784, 12, 20)},
+	} {
+		_, _, err := run(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "the model takes 784 inputs and has 10 outputs: pass the data it was trained on with --data") ||
+			strings.Contains(err.Error(), "set sizes") || exitCode(err) != exitInvalid {
+			t.Errorf("%v on other data: %v", args[:2], err)
+		}
+	}
+
 	bp := trainSmall(t, "mnist/bp-adam")
 	for _, args := range [][]string{
 		{"compress", bp, "--remove", "1", "--data", "fashion-mnist-sample"},

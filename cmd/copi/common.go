@@ -78,7 +78,7 @@ func loadData(ctx context.Context, spec string, validation int, log io.Writer) (
 		fmt.Fprintf(log, "data: evaluating on the last %d training examples (validation mode)\n", validation)
 	}
 	if ds.Test.Len() == 0 {
-		return nil, fmt.Errorf("data %s has no test split: pass --validation N to hold out training examples", spec)
+		return nil, fmt.Errorf("data %s has no test split: give test arrays too (TRAIN_X.npy,TRAIN_Y.npy,TEST_X.npy,TEST_Y.npy), or, to train, hold out training examples with --validation N", spec)
 	}
 	return &train.Data{Name: ds.Name, TrainX: ds.Train.X, TrainY: ds.Train.Labels,
 		TestX: ds.Test.X, TestY: ds.Test.Labels, Classes: ds.Classes}, nil

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -149,6 +152,21 @@ draws them. See docs/studies.md.`,
 			idx, n, err := study.ParseShard(shard)
 			if err != nil {
 				return err
+			}
+			if !dryRun {
+				if metrics != "" {
+					if err := checkWritable(metrics); err != nil {
+						return err
+					}
+				}
+				if ckptDir != "" {
+					if err := os.MkdirAll(ckptDir, 0o755); err != nil {
+						return fmt.Errorf("--checkpoint-dir %s: %w (choose a directory that can be created and written)", ckptDir, errors.Unwrap(err))
+					}
+					if err := checkWritable(filepath.Join(ckptDir, "x.ckpt")); err != nil {
+						return err
+					}
+				}
 			}
 			eng, err := newEngine(threads)
 			if err != nil {

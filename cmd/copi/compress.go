@@ -46,9 +46,19 @@ func loadModel(ctx context.Context, eng *mat32.Engine, path, dataSpec string, lo
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	co, isCredit := cfg.Options.(*credit.Options)
+	if !isCredit {
+		return nil, nil, fmt.Errorf("%s: rule %s has no MLP with decorrelators to analyse: receptive fields and compression need a rule of the COPI/feedback-alignment family", path, cfg.Rule)
+	}
 	d, err := loadData(ctx, dataSpec, 0, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	// The model is fixed: data of another shape are the wrong data, not a reason to
+	// change the network's sizes (which is what the trainer's message would advise).
+	if sz := co.Sizes; len(sz) > 0 && (d.TrainX.Cols != sz[0] || d.Classes > sz[len(sz)-1]) {
+		return nil, nil, fmt.Errorf("%s: data %s have %d inputs and %d classes, but the model takes %d inputs and has %d outputs: pass the data it was trained on with --data",
+			path, d.Name, d.TrainX.Cols, d.Classes, sz[0], sz[len(sz)-1])
 	}
 	t, err := train.NewTrainer(eng, cfg, d)
 	if err != nil {

@@ -89,5 +89,6 @@ SIGTERM; with --checkpoint the position is saved and --resume continues it).`,
 	root.AddCommand(newDataCmd())
 	root.AddCommand(newAnalyzeCmd(), newCompressCmd())
 	root.AddCommand(newReportCmd())
+	polishUsage(root)
 	return root
 }

@@ -58,9 +58,11 @@ checkpoint.`,
 				return err
 			}
 			defer eng.Close()
-			if ckpt != "" {
-				if err := checkWritable(ckpt); err != nil {
-					return err
+			for _, path := range []string{ckpt, metrics} {
+				if path != "" {
+					if err := checkWritable(path); err != nil {
+						return err
+					}
 				}
 			}
 			var t *train.Trainer
