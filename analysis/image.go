@@ -1,13 +1,16 @@
 package analysis
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"io/fs"
 	"math"
-	"os"
+
+	"github.com/copi-learn/copi/internal/atomicfile"
 )
 
 // ImageShape is the layout of one input vector as an image: Channels planes of Height×Width
@@ -183,23 +186,18 @@ func scaleTo(v float32, lo, hi float64) float64 {
 	return 2*(float64(v)-lo)/(hi-lo) - 1
 }
 
-// WritePNG encodes img as a PNG file at path.
-func WritePNG(path string, img image.Image) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("writing PNG: %w", err)
+// WritePNG encodes img as a PNG file at path, atomically: the file appears complete or not
+// at all (an interrupted write leaves any older file in place).
+func WritePNG(path string, img image.Image) error {
+	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return png.Encode(w, img) })
+	if err == nil {
+		return nil
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("writing %s: %w", path, cerr)
-		}
-	}()
-	w := bufio.NewWriter(f)
-	if err := png.Encode(w, img); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the temporary file's name means nothing to the user
+	} else if u := errors.Unwrap(err); u != nil {
+		err = u
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return fmt.Errorf("cannot write %s: %w (check that its directory exists and is writable)", path, err)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -169,10 +170,15 @@ func printSweep(w io.Writer, rows []sweepRow) {
 		if k == "" {
 			k = fmt.Sprint(r.k)
 		}
-		sz := strings.Trim(strings.ReplaceAll(fmt.Sprint(r.sizes), " ", "-"), "[]")
+		sz := sizesText(r.sizes)
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.4f\t%.2f\t\n", k, r.layers, sz, r.weights, r.decor, r.testLoss, 100*r.testAcc)
 	}
 	tw.Flush()
+}
+
+// sizesText writes layer widths as 784-500-10.
+func sizesText(sizes []int) string {
+	return strings.Trim(strings.ReplaceAll(fmt.Sprint(sizes), " ", "-"), "[]")
 }
 
 func newCompressCmd() *cobra.Command {
@@ -276,14 +282,19 @@ e.g. to compare with a BP-Adam model.`,
 			}
 			printSweep(cmd.OutOrStdout(), rows)
 			if plot != "" {
-				img, err := analysis.PlotAccuracy([][]float64{accs}, analysis.PlotOptions{Reference: full.testAcc})
+				img, err := analysis.PlotAccuracy([][]float64{accs}, analysis.PlotOptions{
+					Title:     fmt.Sprintf("Compressing %s (%s, %s): test accuracy without retraining", filepath.Base(args[0]), m.t.Cfg.Rule, sizesText(net.Config.Sizes)),
+					YLabel:    "test accuracy % on " + d.Name,
+					Reference: full.testAcc,
+					RefLabel:  "uncompressed model",
+				})
 				if err != nil {
 					return err
 				}
 				if err := analysis.WritePNG(plot, img); err != nil {
 					return err
 				}
-				fmt.Fprintf(log, "plot of test accuracy (%%, y) against layers removed k (x) written to %s\n", plot)
+				fmt.Fprintf(log, "plot of test accuracy against layers removed written to %s\n", plot)
 			}
 			if out != "" {
 				rec := compressedRecord{Source: args[0], Removed: remove, Layer: L - remove,
