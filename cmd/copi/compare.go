@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,6 +25,7 @@ func newCompareCmd() *cobra.Command {
 	var (
 		presets, rules, base, seeds, dataSpec string
 		studyFile, metrics, ckptDir, shard    string
+		format                                string
 		sizes                                 string
 		epochs, batch, threads                int
 		lr                                    float64
@@ -39,7 +42,9 @@ that diverges (non-finite values) is recorded as such, named under the table, an
 study goes on.
 
 The configurations are --presets as they are, then every rule of --rules applied over
-the --base preset, then the explicit runs of a --study file (YAML or JSON):
+the --base preset, then the explicit runs of a --study file (YAML or JSON). 'copi
+presets' lists the presets, and 'copi presets show NAME' prints every value preset
+NAME sets (the defaults of a run unless the study or a flag changes them):
 
   base: mnist/bp-adam            # preset under the rules
   rules: [bp, fa, dfa]           # one configuration per rule
@@ -67,18 +72,29 @@ incomplete ones again: from scratch, or from their checkpoint in --checkpoint-di
 --shard i/n runs only the runs whose index is i modulo n, so that n machines (a Slurm
 job array, a Kubernetes Indexed Job) share a study, each writing its own metrics file;
 'copi compare --table-only FILES...' then tabulates them together, and 'copi report'
-draws them. See docs/studies.md.`,
+draws them. See docs/studies.md.
+
+--format json prints, instead of the text table, one JSON object per configuration
+and dataset, one a line: label, data, config_hash, seeds (complete runs), diverged,
+incomplete, final_test_acc_pct, peak_test_acc_pct, peak_epoch and seconds_per_epoch
+(each {mean, sd, n}; sd is null for one seed), test_acc_pct_per_epoch, and
+update_angle_deg {first, last} per layer when the rule logs it. --format markdown
+prints the summary table as a GitHub markdown table, to paste into a README.`,
 		Example: `  copi compare --presets mnist/bp-adam,mnist/copi-bp --data fashion-mnist --epochs 3
   copi compare --base mnist/bp-adam --rules bp,fa,dfa --seeds 1,2,3 --epochs 10 --metrics fa.jsonl
   copi compare --study study.yaml --metrics study-0.jsonl --checkpoint-dir ckpt --shard 0/4
-  copi compare --table-only study-*.jsonl`,
+  copi compare --table-only study-*.jsonl
+  copi compare --table-only study-*.jsonl --format markdown`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && !tableOnly {
 				return fmt.Errorf("compare takes metrics files only with --table-only (got %q)", args[0])
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if !slices.Contains(study.Formats, format) {
+				return fmt.Errorf("--format %q: want %s", format, strings.Join(study.Formats, ", "))
+			}
 			if tableOnly {
 				if len(args) == 0 {
 					return fmt.Errorf("--table-only needs metrics files to tabulate")
@@ -90,12 +106,10 @@ draws them. See docs/studies.md.`,
 				for _, w := range set.Torn {
 					fmt.Fprintf(cmd.ErrOrStderr(), "compare: warning: %s\n", w)
 				}
-				study.PrintTable(cmd.OutOrStdout(), set.Groups(nil))
-				return nil
+				return study.WriteTable(cmd.OutOrStdout(), set.Groups(nil), format)
 			}
 			fl := cmd.Flags()
 			var st study.Study
-			var err error
 			if studyFile != "" {
 				if st, err = study.Read(studyFile); err != nil {
 					return err
@@ -174,7 +188,37 @@ draws them. See docs/studies.md.`,
 			}
 			defer eng.Close()
 			log := cmd.ErrOrStderr()
-			return study.Execute(cmd.Context(), cmd.OutOrStdout(), log, plan, study.Options{
+			stdout := cmd.OutOrStdout()
+			if format != "table" && !dryRun {
+				// study.Execute prints the text table; for another format it prints nothing
+				// and the table is written here from the metrics (a temporary file when
+				// --metrics is not given), over the runs of the plan as Execute's is.
+				stdout = io.Discard
+				if metrics == "" {
+					tmp, err := os.MkdirTemp("", "copi-compare-")
+					if err != nil {
+						return failure{fmt.Errorf("temporary metrics file: %w", err)}
+					}
+					defer os.RemoveAll(tmp)
+					metrics = filepath.Join(tmp, "metrics.jsonl")
+				}
+				defer func() {
+					if err != nil {
+						return
+					}
+					set, lerr := report.Load(metrics)
+					if lerr != nil {
+						err = lerr
+						return
+					}
+					inPlan := map[string]bool{}
+					for _, p := range plan {
+						inPlan[p.Key] = true
+					}
+					err = study.WriteTable(cmd.OutOrStdout(), set.Groups(func(r *report.Run) bool { return inPlan[r.Key] }), format)
+				}()
+			}
+			return study.Execute(cmd.Context(), stdout, log, plan, study.Options{
 				ShardIndex: idx, Shards: n, Metrics: metrics, CheckpointDir: ckptDir,
 				Engine: eng, Quiet: quiet, DryRun: dryRun,
 				LoadData: func(ctx context.Context, spec string, validation int) (*train.Data, error) {
@@ -201,6 +245,7 @@ draws them. See docs/studies.md.`,
 	f.StringVar(&ckptDir, "checkpoint-dir", "", "keep one checkpoint per run here, to resume incomplete runs exactly")
 	f.StringVar(&shard, "shard", "", "run only shard i/n: the runs whose grid index is i modulo n (i from 0)")
 	f.BoolVar(&tableOnly, "table-only", false, "tabulate the metrics files given as arguments without training")
+	f.StringVar(&format, "format", "table", "form of the table: table (text), json (one object per configuration and dataset, one a line) or markdown (GitHub table)")
 	f.BoolVar(&dryRun, "dry-run", false, "list the grid (index, shard, key, status) without training")
 	f.IntVar(&threads, "threads", 0, "worker threads")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the table")
