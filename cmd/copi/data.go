@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -59,35 +60,71 @@ checked against the SHA-256 sums compiled into copi.`,
 	return cmd
 }
 
+// dataListLine is one line of `copi data list --json`.
+type dataListLine struct {
+	Name        string `json:"name"`
+	Status      string `json:"status"` // present, missing or embedded
+	Where       string `json:"where"`  // the first installed copy, or how to get it
+	Kind        string `json:"kind,omitempty"`
+	Description string `json:"description"`
+}
+
 func newDataListCmd(flags *dataFlags) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the registered datasets, whether each is present and where",
 		Long: `List the registered datasets and the first place each is installed. "present"
-means all files are there; they are checksummed when loaded (copi data verify).`,
-		Example: "  copi data list\n  copi data list --dir /mnt/datasets",
+means all files are there; they are checksummed when loaded (copi data verify).
+--json prints one JSON object per dataset, one a line: name, status (present,
+missing or embedded), where (the path, or the command that gets it), kind (the
+kind of place: dir, system, node_modules, cache) and description.`,
+		Example: "  copi data list\n  copi data list --dir /mnt/datasets\n  copi data list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := flags.options(cmd.ErrOrStderr())
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tSTATUS\tWHERE\tDESCRIPTION")
+			var lines []dataListLine
 			for _, info := range data.Registry() {
 				locs, err := data.Discover(info.Name, opts)
 				if err != nil {
 					return err
 				}
-				status, where := "missing", "copi data get "+info.Name
+				l := dataListLine{Name: info.Name, Status: "missing", Where: "copi data get " + info.Name, Description: info.Title}
 				if len(locs) > 0 {
-					status, where = "present", fmt.Sprintf("%s (%s)", locs[0].Path, locs[0].Kind)
-				} else if info.Name == "fashion-mnist" {
+					l.Status, l.Where, l.Kind = "present", locs[0].Path, locs[0].Kind
+				}
+				lines = append(lines, l)
+			}
+			lines = append(lines, dataListLine{Name: data.SampleName, Status: "embedded", Where: "compiled into copi",
+				Description: "5000 train / 1000 test Fashion-MNIST images"})
+			w := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetEscapeHTML(false)
+				for _, l := range lines {
+					if err := enc.Encode(l); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTATUS\tWHERE\tDESCRIPTION")
+			for _, l := range lines {
+				where := l.Where
+				switch {
+				case l.Kind != "":
+					where = fmt.Sprintf("%s (%s)", l.Where, l.Kind)
+				case l.Name == "fashion-mnist" && l.Status == "missing":
 					where += "  (falls back to the embedded sample)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", info.Name, status, where, info.Title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Name, l.Status, where, l.Description)
 			}
-			fmt.Fprintf(tw, "%s\tembedded\tcompiled into copi\t5000 train / 1000 test Fashion-MNIST images\n", data.SampleName)
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per dataset, one a line")
+	return cmd
 }
 
 func newDataGetCmd(flags *dataFlags) *cobra.Command {
@@ -157,7 +194,8 @@ ranges, matching counts) but there is no checksum to compare with.`,
 		Example: `  copi data verify fashion-mnist
   copi data verify ~/datasets/cifar-10-binary.tar.gz
   copi data verify x.npy,y.npy`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeData,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := flags.options(cmd.ErrOrStderr())
 			opts.NoSample = true

@@ -83,12 +83,15 @@ Exit codes: 0 success; 1 a failure while running (a file could not be written);
 SIGTERM; with --checkpoint the position is saved and --resume continues it).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newCompareCmd(), newPresetsCmd())
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newDataCmd())
 	root.AddCommand(newAnalyzeCmd(), newCompressCmd())
 	root.AddCommand(newReportCmd())
 	polishUsage(root)
+	registerCompletions(root)
 	return root
 }

@@ -42,6 +42,15 @@ single keys with 'copi train --preset NAME --set key=value'.`,
 			}
 			return fmt.Errorf("usage: copi presets, or copi presets show NAME (got %q)", args)
 		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			switch len(args) {
+			case 0:
+				return completeWords(words([]string{"show"}))(nil, nil, toComplete)
+			case 1:
+				return completeWords(train.Presets)(nil, nil, toComplete)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
 			if len(args) == 2 {
@@ -57,13 +66,11 @@ single keys with 'copi train --preset NAME --set key=value'.`,
 					b, _ := json.MarshalIndent(c, "", "  ")
 					fmt.Fprintln(w, string(b))
 				case "yaml":
-					// Every key, the ones the preset leaves at the rule's defaults included.
-					b, err := yaml.Marshal(c)
+					y, err := presetYAML(show)
 					if err != nil {
 						return err
 					}
-					about, _ := train.PresetAbout(show)
-					fmt.Fprintf(w, "# %s: %s\n%s", show, about, b)
+					fmt.Fprint(w, y)
 				default:
 					return fmt.Errorf("--format %q: want yaml or json", format)
 				}
@@ -108,4 +115,19 @@ single keys with 'copi train --preset NAME --set key=value'.`,
 	cmd.Flags().StringVar(&format, "format", "yaml", "yaml or json, with show")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "list the presets as JSON lines")
 	return cmd
+}
+
+// presetYAML returns preset name in full as YAML, headed by a comment saying what it is:
+// every key, the ones the preset leaves at the rule's defaults included.
+func presetYAML(name string) (string, error) {
+	c, err := train.Preset(name)
+	if err != nil {
+		return "", err
+	}
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	about, _ := train.PresetAbout(name)
+	return fmt.Sprintf("# %s: %s\n%s", name, about, b), nil
 }

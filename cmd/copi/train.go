@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,10 @@ eval_every, seed, ...) and the rule's own options (e.g. optimizer.lr for the COP
 family, negatives or predict for forward-forward); an unknown key is an error that
 lists the valid ones. Epoch 0 of the COPI presets only trains the decorrelators R
 (the reference schedule); epochs are counted from 0.
+
+A shorthand flag you do not give keeps the preset's value, whatever default this
+help shows for it: 'copi presets show NAME' prints every value preset NAME sets,
+and so does 'copi train --preset NAME --help', after this text.
 
 --data takes a registered dataset (fashion-mnist, mnist, kmnist, cifar10; see
 'copi data list') or a path (a directory of IDX files, CIFAR-10 batches or .npy
@@ -148,6 +153,21 @@ checkpoint.`,
 		},
 	}
 	cf.register(cmd)
+	// With --preset P, the help ends with the values P sets: the defaults that apply.
+	defaultHelp := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		defaultHelp(c, args)
+		if !c.Flags().Changed("preset") {
+			return
+		}
+		y, err := presetYAML(cf.preset)
+		if err != nil {
+			fmt.Fprintf(c.OutOrStdout(), "\n%v\n", err)
+			return
+		}
+		fmt.Fprintf(c.OutOrStdout(), "\nThe values --preset %s sets (as 'copi presets show %s' prints them):\n  %s\n",
+			cf.preset, cf.preset, strings.ReplaceAll(strings.TrimSpace(y), "\n", "\n  "))
+	})
 	cmd.Flags().StringVar(&dataSpec, "data", "fashion-mnist", "dataset name or path")
 	cmd.Flags().StringVar(&metrics, "metrics", "", "append one JSON line per evaluation to this file")
 	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "write the training state here after every epoch and on Ctrl-C")
