@@ -128,6 +128,13 @@ Models without decorrelators are refused unless --allow-correlated takes R = I.`
 			if err != nil {
 				return err
 			}
+			for _, path := range []string{out, inputsOut} {
+				if path != "" {
+					if err := checkWritable(path); err != nil {
+						return err
+					}
+				}
+			}
 			eng, err := newEngine(threads)
 			if err != nil {
 				return err

@@ -89,9 +89,9 @@ else GOMAXPROCS. --training adds the GEMMs of a batch-50 784-500×6-10 training 
 			if err != nil {
 				return err
 			}
-			e, err := mat32.NewEngine(mat32.Options{Threads: threads, Kernel: kernel})
+			e, err := newEngineWith(threads, kernel)
 			if err != nil {
-				return fmt.Errorf("bench gemm: %w", err)
+				return err
 			}
 			defer e.Close()
 			peak, peakLoop, err := mat32.MeasurePeakGFLOPS(e.Threads(), 300*time.Millisecond)

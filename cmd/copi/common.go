@@ -30,7 +30,10 @@ const maxThreadsPerCore = 4
 // newEngine starts the matrix engine with the --threads value (0: $COPI_THREADS or all cores).
 // A thread count that is not a whole number, negative, or far above the machine's cores is
 // refused with the machine's core count.
-func newEngine(threads int) (*mat32.Engine, error) {
+func newEngine(threads int) (*mat32.Engine, error) { return newEngineWith(threads, "") }
+
+// newEngineWith is newEngine with a micro-kernel by name ("": the best for this CPU).
+func newEngineWith(threads int, kernel string) (*mat32.Engine, error) {
 	limit := maxThreadsPerCore * runtime.NumCPU()
 	if threads < 0 || threads > limit {
 		return nil, fmt.Errorf("--threads %d: this machine has %d cores; give 1 to %d (0 or no flag: $%s, else all cores)",
@@ -44,9 +47,9 @@ func newEngine(threads int) (*mat32.Engine, error) {
 		}
 		threads = n
 	}
-	e, err := mat32.NewEngine(mat32.Options{Threads: threads})
+	e, err := mat32.NewEngine(mat32.Options{Threads: threads, Kernel: kernel})
 	if err != nil {
-		return nil, fmt.Errorf("starting the matrix engine: %w", err)
+		return nil, fmt.Errorf("starting the matrix engine: %s", strings.TrimPrefix(err.Error(), "mat32: "))
 	}
 	return e, nil
 }

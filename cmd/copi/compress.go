@@ -233,6 +233,13 @@ e.g. to compare with a BP-Adam model.`,
 			if !sweep && set("plot") {
 				return fmt.Errorf("--plot draws the sweep: use it with --sweep")
 			}
+			for _, path := range []string{plot, out} {
+				if path != "" {
+					if err := checkWritable(path); err != nil {
+						return err
+					}
+				}
+			}
 			eng, err := newEngine(threads)
 			if err != nil {
 				return err

@@ -36,6 +36,11 @@ func TestUsageErrorsAreOneLineAndSayWhatToDo(t *testing.T) {
 		{[]string{"train", "--metrics", filepath.Join(dir, "no", "m.jsonl")}, []string{"cannot write", "create the directory"}},
 		{[]string{"compare", "--metrics", filepath.Join(dir, "no", "m.jsonl")}, []string{"cannot write", "create the directory"}},
 		{[]string{"compare", "--checkpoint-dir", filepath.Join(dir, "f", "sub")}, []string{"--checkpoint-dir", "choose a directory"}},
+		{[]string{"bench", "gemm", "--threads", "1000", "--shapes", "8x8x8"}, []string{"--threads 1000", "cores"}},
+		{[]string{"bench", "gemm", "--kernel", "foo", "--shapes", "8x8x8"}, []string{`kernel "foo" not available on this CPU (have `}},
+		{[]string{"compress", "none.ckpt", "--sweep", "--plot", filepath.Join(dir, "no", "s.png")}, []string{"cannot write", "s.png"}},
+		{[]string{"compress", "none.ckpt", "--remove", "1", "-o", filepath.Join(dir, "no", "c.ckpt")}, []string{"cannot write", "c.ckpt"}},
+		{[]string{"analyze", "rf", "none.ckpt", "-o", filepath.Join(dir, "no", "rf.png")}, []string{"cannot write", "rf.png"}},
 		{[]string{"train", "--data", trainOnly}, []string{"has no test split", "give test arrays too", "to train, hold out training examples with --validation N"}},
 	}
 	os.WriteFile(filepath.Join(dir, "f"), nil, 0o644)
@@ -51,7 +56,7 @@ func TestUsageErrorsAreOneLineAndSayWhatToDo(t *testing.T) {
 				t.Errorf("%q: %q does not say %q", c.args, msg, w)
 			}
 		}
-		for _, bad := range []string{"\n", "strconv", "arg(s)", "copi: ", "copi copi"} {
+		for _, bad := range []string{"\n", "strconv", "arg(s)", "copi: ", "copi copi", "mat32:", "bench gemm:"} {
 			if strings.Contains(msg, bad) {
 				t.Errorf("%q: %q contains %q", c.args, msg, bad)
 			}
@@ -59,6 +64,11 @@ func TestUsageErrorsAreOneLineAndSayWhatToDo(t *testing.T) {
 		if exitCode(err) != exitInvalid {
 			t.Errorf("%q: exit %d, want 2", c.args, exitCode(err))
 		}
+	}
+	// bench gemm validates $COPI_THREADS as every other command does.
+	t.Setenv("COPI_THREADS", "abc")
+	if _, _, err := run(t, "bench", "gemm", "--shapes", "8x8x8", "--duration", "1ms"); err == nil || !strings.Contains(err.Error(), "$COPI_THREADS=\"abc\"") {
+		t.Errorf("bench gemm with COPI_THREADS=abc: %v", err)
 	}
 	// A command group without a subcommand shows its help, and succeeds.
 	for _, group := range []string{"data", "bench", "analyze"} {
