@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"reflect"
 	"slices"
@@ -203,17 +204,28 @@ func sizeOf(r io.Reader) int64 {
 func readFile(path string, raw bool) (*Checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("cannot read checkpoint %s: %w", path, pathCause(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("cannot read checkpoint %s: %w", path, pathCause(err))
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("checkpoint %s: not a regular file", path)
 	}
 	return decode(f, path, st.Size(), raw)
+}
+
+// pathCause returns the cause of a file system error without the operation and path
+// ("open x: no such file or directory" → "no such file or directory"), which the caller's
+// message names already; errors.Is(err, fs.ErrNotExist) and the like still hold.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // formatError reports invalid input; its message names the source and the problem.

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,15 @@ func TestReadErrorsAreOneLineWithoutDoubledPrefixOrAPIAdvice(t *testing.T) {
 				t.Errorf("%s: %q does not say %q", tc.name, msg, w)
 			}
 		}
+	}
+}
+
+// A checkpoint that is not there is named once, without "open" or a doubled prefix, and
+// is still fs.ErrNotExist for callers that check.
+func TestMissingCheckpointError(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "none.ckpt")
+	_, err := Read(p)
+	if err == nil || err.Error() != "cannot read checkpoint "+p+": no such file or directory" || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing checkpoint: %v", err)
 	}
 }
