@@ -407,6 +407,9 @@ func (s *Set) Read(r io.Reader, name string) error {
 		}
 		l, err := ParseLine(b)
 		if err != nil {
+			if n == 1 && !json.Valid(b) && !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+				return fmt.Errorf("%s is not a metrics file (JSON lines, as copi train --metrics and copi compare --metrics write them): line 1 is not JSON", name)
+			}
 			if unterminated && !json.Valid(b) {
 				s.Torn = append(s.Torn, TornLine{Name: name, Line: n, Bytes: len(b)})
 				continue

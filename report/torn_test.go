@@ -113,3 +113,16 @@ func TestReadFileTornTail(t *testing.T) {
 		}
 	}
 }
+
+// TestNotAMetricsFile: a file that is not JSON lines at all (a checkpoint passed by mistake)
+// is named as such, not reported as a bad character on line 1.
+func TestNotAMetricsFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "run.ckpt")
+	if err := os.WriteFile(p, []byte("\x18\x00\x00\x00\x00\x00\x00\x00{\"__metadata__\":{}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), "is not a metrics file") || strings.Contains(err.Error(), "invalid character") {
+		t.Errorf("checkpoint read as metrics: %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -102,14 +103,28 @@ func Read(path string) (Study, error) {
 	var st Study
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return st, fmt.Errorf("study: %w", err)
+		return st, fmt.Errorf("cannot read study %s: %w", path, errors.Unwrap(err))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&st); err != nil && !errors.Is(err, io.EOF) {
-		return st, fmt.Errorf("study %s: %s", path, oneLine(err.Error()))
+		return st, fmt.Errorf("study %s: %s", path, yamlMessage(err, "base, presets, rules, seeds, data, epochs, lr, batch, config, runs"))
 	}
 	return st, nil
+}
+
+// unknownField matches yaml's message for a key that no field takes.
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+
+// yamlMessage turns a YAML decoding error into one line in the study file's terms: an
+// unknown key is named with its line and the valid keys, not the Go type it missed.
+func yamlMessage(err error, valid string) string {
+	msg := strings.TrimPrefix(oneLine(err.Error()), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:; ")
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("line %s: unknown key %q (valid keys: %s)", m[1], m[2], valid)
+	}
+	return msg
 }
 
 // oneLine joins a multi-line message into one line.

@@ -67,3 +67,17 @@ func TestPlanKeysNameTheDataLoaded(t *testing.T) {
 		t.Error("two runs share one options value")
 	}
 }
+
+// TestReadErrorsSpeakTheFilesTerms: an unknown key in a study file is named with its line
+// and the valid keys (not the Go type it missed); a missing file says it cannot be read.
+func TestReadErrorsSpeakTheFilesTerms(t *testing.T) {
+	_, err := Read(write(t, "seeds: [1]\nepochz: 3\n"))
+	if err == nil || !strings.Contains(err.Error(), `line 2: unknown key "epochz"`) || !strings.Contains(err.Error(), "valid keys: base") ||
+		strings.Contains(err.Error(), "study.Study") {
+		t.Errorf("unknown key: %v", err)
+	}
+	_, err = Read(filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot read study") || strings.Count(err.Error(), "none.yaml") != 1 {
+		t.Errorf("missing file: %v", err)
+	}
+}

@@ -87,6 +87,9 @@ type Opened struct {
 	Learner learn.Learner
 	Config  Config
 	Shape   learn.Shape
+	// Data is the identity of the data the model was trained on (zero for checkpoints
+	// written before checkpoints recorded it).
+	Data Identity
 }
 
 // Open rebuilds the learner saved in the checkpoint at path, without data: any rule's
@@ -127,15 +130,23 @@ func Open(eng *mat32.Engine, path string, overrides ...string) (*Opened, error) 
 	if err := l.Load(ck); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Opened{Learner: l, Config: cfg, Shape: shape}, nil
+	o := &Opened{Learner: l, Config: cfg, Shape: shape}
+	if raw, ok := ck.Meta(metaData); ok {
+		_ = json.Unmarshal([]byte(raw), &o.Data)
+	}
+	return o, nil
 }
 
 // Evaluate measures the opened learner on (x, y); the data must have the checkpoint's
 // width and classes.
 func (o *Opened) Evaluate(name string, x mat32.Matrix, y []uint8, classes int) (learn.Evaluation, error) {
 	if x.Cols != o.Shape.Inputs || classes != o.Shape.Classes {
-		return learn.Evaluation{}, fmt.Errorf("data %s has %d inputs and %d classes; the model was trained on %d inputs and %d classes",
-			name, x.Cols, classes, o.Shape.Inputs, o.Shape.Classes)
+		hint := "pass --data with the data the model was trained on"
+		if o.Data.Name != "" {
+			hint = "pass --data " + o.Data.Name + ", the data the model was trained on"
+		}
+		return learn.Evaluation{}, fmt.Errorf("data %s has %d inputs and %d classes, the model %d inputs and %d classes: %s",
+			name, x.Cols, classes, o.Shape.Inputs, o.Shape.Classes, hint)
 	}
 	return Evaluate(o.Learner, x, y, mat32.New(evalChunk, o.Shape.Classes), make([]int, evalChunk)), nil
 }

@@ -353,15 +353,15 @@ func contains(xs []string, x string) bool {
 func LoadConfigFile(path string, base Config) (Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return base, fmt.Errorf("config: %w", err)
+		return base, fmt.Errorf("cannot read config %s: %w", path, errors.Unwrap(err))
 	}
 	var n yaml.Node
 	if err := yaml.Unmarshal(raw, &n); err != nil {
-		return base, fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
+		return base, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
 	}
 	c := base.Clone()
 	if err := c.Apply(&n); err != nil {
-		return base, fmt.Errorf("config %s: %w", path, err)
+		return base, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "configuration: "))
 	}
 	return c, nil
 }

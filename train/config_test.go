@@ -199,3 +199,22 @@ func TestImpossibleNetworkIsRefusedBeforeAllocating(t *testing.T) {
 		t.Errorf("a small network: %v", err)
 	}
 }
+
+// TestConfigFileErrorsAreOneLineWithoutDoubledPrefixes: an unknown key, a YAML syntax error
+// (with its line) and a missing file each read as one line naming the file once.
+func TestConfigFileErrorsAreOneLineWithoutDoubledPrefixes(t *testing.T) {
+	base, _ := Preset("mnist/copi-bp")
+	dir := t.TempDir()
+	for body, want := range map[string]string{"epochz: 3\n": `unknown key "epochz"`, "a: [1\n": "line 1"} {
+		p := filepath.Join(dir, "c.yaml")
+		os.WriteFile(p, []byte(body), 0o644)
+		_, err := LoadConfigFile(p, base)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "configuration:") ||
+			strings.Contains(err.Error(), "yaml:") || strings.Count(err.Error(), "c.yaml") != 1 {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+	if _, err := LoadConfigFile(filepath.Join(dir, "none.yaml"), base); err == nil || !strings.HasPrefix(err.Error(), "cannot read config") || strings.Count(err.Error(), "none.yaml") != 1 {
+		t.Errorf("missing file: %v", err)
+	}
+}
