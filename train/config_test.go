@@ -210,7 +210,7 @@ func TestConfigFileErrorsAreOneLineWithoutDoubledPrefixes(t *testing.T) {
 		os.WriteFile(p, []byte(body), 0o644)
 		_, err := LoadConfigFile(p, base)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "configuration:") ||
-			strings.Contains(err.Error(), "yaml:") || strings.Count(err.Error(), "c.yaml") != 1 {
+			strings.Contains(err.Error(), ": yaml:") || strings.Count(err.Error(), "c.yaml") != 1 {
 			t.Errorf("%q: %v", body, err)
 		}
 	}
