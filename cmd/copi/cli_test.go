@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -334,5 +335,60 @@ func TestExitCodesAndEarlyChecks(t *testing.T) {
 	out, stderr, err := run(t, "train", "--resume", ck, "--data", "fashion-mnist-sample", "--epochs", "3", "--lr", "5e-4", "-q")
 	if err != nil || strings.Count(out, "\n") != 5 {
 		t.Errorf("resume with a smaller learning rate: %v\n%s%s", err, out, stderr)
+	}
+}
+
+// TestInterruptHintResumesOnTheSameData: Ctrl-C during training writes a checkpoint and
+// prints the command that continues it, with the data and the checkpoint path (following a
+// hint without --data would resume on the default dataset); the exit code is 130.
+func TestInterruptHintResumesOnTheSameData(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "run.ckpt")
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs([]string{"train", "--preset", "mnist/copi-bp", "--data", "fashion-mnist-sample", "--sizes", "784,32,10",
+		"--epochs", "50", "--threads", "2", "--checkpoint", ck})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the first epoch's checkpoint shows training is under way.
+		for i := 0; i < 600; i++ {
+			if _, err := os.Stat(ck); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+	}()
+	err := root.ExecuteContext(ctx)
+	if exitCode(err) != exitInterrupted {
+		t.Fatalf("interrupted run: %v (exit %d)", err, exitCode(err))
+	}
+	want := "copi train --resume " + ck + " --data fashion-mnist-sample --checkpoint " + ck
+	if !strings.Contains(errb.String(), want) {
+		t.Errorf("the hint lacks %q:\n%s", want, errb.String())
+	}
+	if _, stderr, err := run(t, "train", "--resume", ck, "--data", "fashion-mnist-sample", "--epochs", "3", "-q", "--threads", "2"); err != nil {
+		t.Errorf("following the hint: %v\n%s", err, stderr)
+	}
+}
+
+// TestPresetsJSON: `copi presets --json` lists every preset, one JSON line each, with its
+// rule and description.
+func TestPresetsJSON(t *testing.T) {
+	out, _, err := run(t, "presets", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(train.Presets()) {
+		t.Fatalf("%d lines for %d presets", len(lines), len(train.Presets()))
+	}
+	for _, l := range lines {
+		var p presetLine
+		if err := json.Unmarshal([]byte(l), &p); err != nil || p.Name == "" || p.Rule == "" || p.About == "" {
+			t.Errorf("line %q: %+v %v", l, p, err)
+		}
 	}
 }
