@@ -166,6 +166,11 @@ func Resume(eng *mat32.Engine, path string, data *Data, overrides ...string) (*T
 	if err != nil {
 		return nil, err
 	}
+	return ResumeCheckpoint(eng, ck, path, data, overrides...)
+}
+
+// ResumeCheckpoint is [Resume] from a checkpoint already read from path.
+func ResumeCheckpoint(eng *mat32.Engine, ck *checkpoint.Checkpoint, path string, data *Data, overrides ...string) (*Trainer, error) {
 	saved, err := ReadConfig(ck)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

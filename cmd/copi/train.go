@@ -90,7 +90,7 @@ checkpoint.`,
 				if err != nil {
 					return err
 				}
-				if t, err = train.Resume(eng, resume, d, sets...); err != nil {
+				if t, err = train.ResumeCheckpoint(eng, ck, resume, d, sets...); err != nil {
 					return err
 				}
 				fmt.Fprintf(log, "resuming %s at epoch %d step %d\n", resume, t.Pos.Epoch, t.Pos.Step)
