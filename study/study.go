@@ -345,6 +345,9 @@ type Options struct {
 	// LoadData reads a dataset by name or path (validation > 0 holds out that many
 	// training examples).
 	LoadData func(ctx context.Context, spec string, validation int) (*train.Data, error)
+	// Format is the form of the table printed at the end: "table" (or "") for text, "json"
+	// or "markdown" (see [Formats]).
+	Format string
 	// NewProgress, if set, shows a run's progress over its remaining steps.
 	NewProgress func(label string, steps int) Progress
 }
@@ -493,7 +496,11 @@ func Execute(ctx context.Context, stdout, log io.Writer, plan []Run, o Options) 
 	for _, p := range plan {
 		inPlan[p.Key] = true
 	}
-	PrintTable(stdout, set.Groups(func(r *report.Run) bool { return inPlan[r.Key] }))
+	groups := set.Groups(func(r *report.Run) bool { return inPlan[r.Key] })
+	if o.Format != "" && o.Format != "table" {
+		return WriteTable(stdout, groups, o.Format)
+	}
+	PrintTable(stdout, groups)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,38 +188,9 @@ prints the summary table as a GitHub markdown table, to paste into a README.`,
 			defer eng.Close()
 			log := cmd.ErrOrStderr()
 			stdout := cmd.OutOrStdout()
-			if format != "table" && !dryRun {
-				// study.Execute prints the text table; for another format it prints nothing
-				// and the table is written here from the metrics (a temporary file when
-				// --metrics is not given), over the runs of the plan as Execute's is.
-				stdout = io.Discard
-				if metrics == "" {
-					tmp, err := os.MkdirTemp("", "copi-compare-")
-					if err != nil {
-						return failure{fmt.Errorf("temporary metrics file: %w", err)}
-					}
-					defer os.RemoveAll(tmp)
-					metrics = filepath.Join(tmp, "metrics.jsonl")
-				}
-				defer func() {
-					if err != nil {
-						return
-					}
-					set, lerr := report.Load(metrics)
-					if lerr != nil {
-						err = lerr
-						return
-					}
-					inPlan := map[string]bool{}
-					for _, p := range plan {
-						inPlan[p.Key] = true
-					}
-					err = study.WriteTable(cmd.OutOrStdout(), set.Groups(func(r *report.Run) bool { return inPlan[r.Key] }), format)
-				}()
-			}
 			return study.Execute(cmd.Context(), stdout, log, plan, study.Options{
 				ShardIndex: idx, Shards: n, Metrics: metrics, CheckpointDir: ckptDir,
-				Engine: eng, Quiet: quiet, DryRun: dryRun,
+				Engine: eng, Quiet: quiet, DryRun: dryRun, Format: format,
 				LoadData: func(ctx context.Context, spec string, validation int) (*train.Data, error) {
 					return loadData(ctx, spec, validation, log)
 				},
