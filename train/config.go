@@ -84,6 +84,41 @@ func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.doc()) }
 // MarshalYAML writes the common keys, then the rule's options under "options".
 func (c Config) MarshalYAML() (any, error) { return c.doc(), nil }
 
+// YAML writes the configuration as YAML the way people write it: two-space indents, lists
+// of numbers or words on one line ([784, 500, 10]).
+func (c Config) YAML() ([]byte, error) {
+	var n yaml.Node
+	if err := n.Encode(c); err != nil {
+		return nil, err
+	}
+	var flow func(*yaml.Node)
+	flow = func(n *yaml.Node) {
+		if n.Kind == yaml.SequenceNode {
+			scalars := true
+			for _, c := range n.Content {
+				scalars = scalars && c.Kind == yaml.ScalarNode
+			}
+			if scalars {
+				n.Style = yaml.FlowStyle
+			}
+		}
+		for _, c := range n.Content {
+			flow(c)
+		}
+	}
+	flow(&n)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
 // UnmarshalJSON reads a configuration written by MarshalJSON (or in the older flat layout).
 func (c *Config) UnmarshalJSON(b []byte) error {
 	var n yaml.Node

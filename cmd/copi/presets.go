@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/copi-learn/copi/learn"
 	"github.com/copi-learn/copi/train"
@@ -124,7 +123,7 @@ func presetYAML(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := yaml.Marshal(c)
+	b, err := c.YAML()
 	if err != nil {
 		return "", err
 	}
