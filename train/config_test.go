@@ -76,6 +76,18 @@ func TestConfigRoundTripsAndReadsTheFlatLayout(t *testing.T) {
 		if err := fromYAML.Apply(&n); err != nil || !reflect.DeepEqual(c, fromYAML) {
 			t.Errorf("%s: YAML round trip: %v\n%s", p, err, y)
 		}
+		pretty, err := c.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pn yaml.Node
+		if err := yaml.Unmarshal(pretty, &pn); err != nil {
+			t.Fatal(err)
+		}
+		var fromPretty Config
+		if err := fromPretty.Apply(&pn); err != nil || !reflect.DeepEqual(c, fromPretty) || !strings.Contains(string(pretty), "sizes: [784") {
+			t.Errorf("%s: Config.YAML round trip: %v\n%s", p, err, pretty)
+		}
 	}
 	flat := `{"preset":"mnist/bp-adam","rule":"bp","sizes":[784,20,10],"activation":"relu","activation_param":0,"bias":true,"loss":"cross-entropy","loss_multiplier":1,"output_derivative":false,"optimizer":{"name":"adam","lr":0.0003},"decorrelation":{"variant":"none"},"batch_size":128,"epochs":10,"decor_only_epochs":0,"shuffle_first_epoch":false,"eval_every":1,"seed":3}`
 	var c Config
