@@ -5,11 +5,13 @@
 //   - credit: the COPI family and the feedback-alignment family on an MLP (bp, decor-bp,
 //     copi-bp, copi-fa, copi-dfa, fa, dfa, usf, brsf, frsf);
 //   - ff: forward-forward (Hinton 2022) with hard negatives.
+//   - ccl: counter-current learning (Kao & Hariharan 2024).
 //
 // Adding a rule means adding its package and one import line here.
 package rule
 
 import (
+	_ "github.com/copi-learn/copi/rule/ccl"    // ccl
 	_ "github.com/copi-learn/copi/rule/credit" // bp, decor-bp, copi-*, fa, dfa, usf, brsf, frsf
 	_ "github.com/copi-learn/copi/rule/ff"     // ff
 )
