@@ -54,6 +54,20 @@ type Config struct {
 	// BiasCorrection is Adam's: "standard" divides the moments by (1−βᵗ); "fixed" divides
 	// them by the constant (1−β), as the COPI reference code does.
 	BiasCorrection string `json:"bias_correction,omitempty" yaml:"bias_correction,omitempty"`
+	// ClipNorm, when positive, scales each step's gradients, all parameters together, so
+	// that their global L2 norm is at most ClipNorm, as PyTorch's clip_grad_norm_ does
+	// (factor ClipNorm/(‖g‖ + 1e-6) when that is below 1). The learner applies it (see
+	// ClipFactor); 0 leaves the gradients alone.
+	ClipNorm float64 `json:"clip_norm,omitempty" yaml:"clip_norm,omitempty"`
+}
+
+// ClipFactor returns the factor that brings gradients of global L2 norm norm within
+// clip, as PyTorch's clip_grad_norm_: min(1, clip/(norm + 1e-6)); 1 when clip is 0.
+func ClipFactor(clip, norm float64) float64 {
+	if clip <= 0 {
+		return 1
+	}
+	return min(1, clip/(norm+1e-6))
 }
 
 // New builds the optimiser that c describes.

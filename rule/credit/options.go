@@ -96,6 +96,7 @@ func (o *Options) Validate() error {
 		{"optimizer.beta1", o.Optimizer.Beta1, 0, 0.999999},
 		{"optimizer.beta2", o.Optimizer.Beta2, 0, 0.999999999},
 		{"optimizer.eps", o.Optimizer.Eps, 0, 1},
+		{"optimizer.clip_norm", o.Optimizer.ClipNorm, 0, 1e12},
 		{"decorrelation.lr", o.Decorrelation.LR, 0, 1e6},
 		{"decorrelation.kappa", o.Decorrelation.Kappa, 0, 1},
 		{"decorrelation.fraction", o.Decorrelation.Fraction, 0, 1},

@@ -302,7 +302,7 @@ func NewLearner(e *mat32.Engine, net *nn.MLP, cfg Config, batchCap int, rng *ran
 	l := &Learner{Net: net, Cfg: cfg, eng: e, opt: opt, decor: dec, capRows: batchCap,
 		trace: net.NewTrace(batchCap), lossMult: float32(cfg.LossMultiplier)}
 	_, plain := opt.(*optim.SGD)
-	l.fused = plain && cfg.Optimizer.Momentum == 0 && cfg.Optimizer.WeightDecay == 0
+	l.fused = plain && cfg.Optimizer.Momentum == 0 && cfg.Optimizer.WeightDecay == 0 && cfg.Optimizer.ClipNorm == 0
 	var params []mat32.Matrix
 	for _, layer := range net.Layers {
 		l.decay = append(l.decay, make([]float32, layer.In))
@@ -406,11 +406,30 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 		}
 		return loss
 	}
+	// Every layer's gradient first (each depends only on this step's trace and credit),
+	// then the optional global-norm clipping, then the optimiser and the R updates.
+	var sq float64
+	for i, layer := range net.Layers {
+		mat32.ColMeanSquares(l.msq[i], l.trace.X[i])
+		l.direction(i, layer, delta[i], l.grad[i], l.gradB[i])
+		if l.Cfg.Optimizer.ClipNorm > 0 {
+			sq += mat32.Dot(l.grad[i], l.grad[i])
+			if layer.B != nil {
+				b := mat32.FromSlice(1, len(l.gradB[i]), l.gradB[i])
+				sq += mat32.Dot(b, b)
+			}
+		}
+	}
+	if f := optim.ClipFactor(l.Cfg.Optimizer.ClipNorm, math.Sqrt(sq)); f < 1 {
+		for i := range net.Layers {
+			mat32.Scale(float32(f), l.grad[i])
+			if l.gradB[i] != nil {
+				mat32.Scale(float32(f), mat32.FromSlice(1, len(l.gradB[i]), l.gradB[i]))
+			}
+		}
+	}
 	slot := 0
 	for i, layer := range net.Layers {
-		x := l.trace.X[i]
-		mat32.ColMeanSquares(l.msq[i], x)
-		l.direction(i, layer, delta[i], l.grad[i], l.gradB[i])
 		l.opt.Apply(slot, layer.W, l.grad[i])
 		if layer.B != nil {
 			l.opt.Apply(slot+1, mat32.FromSlice(1, len(layer.B), layer.B), mat32.FromSlice(1, len(layer.B), l.gradB[i]))
@@ -419,7 +438,7 @@ func (l *Learner) Step(x mat32.Matrix, labels []uint8, ph Phase) float64 {
 			slot++
 		}
 		if ph.UpdateR && layer.HasR() {
-			l.decor.update(l.eng, i, layer.R, x, l.msq[i], l.steps)
+			l.decor.update(l.eng, i, layer.R, l.trace.X[i], l.msq[i], l.steps)
 		}
 	}
 	return loss

@@ -56,6 +56,7 @@ func testStepDoesNotAllocate(t *testing.T, threads int) {
 		{"brsf", "brsf", nil, false},
 		{"brsf/adam/bias", "brsf", adam, true},
 		{"frsf/momentum", "frsf", func(c *Config) { c.Optimizer = optim.Config{Name: "sgd", LR: 0.01, Momentum: 0.9} }, true},
+		{"bp/sgd/clip/bias", "bp", func(c *Config) { c.Optimizer = optim.Config{Name: "sgd", LR: 1, ClipNorm: 1e-3} }, true},
 	}
 	const N = 32
 	for _, c := range cases {
@@ -321,5 +322,48 @@ func TestLanesMatchOneThread(t *testing.T) {
 				t.Error("3 threads with lanes and 1 thread end with different parameters")
 			}
 		})
+	}
+}
+
+// TestClipNormBoundsTheStep: with plain SGD at learning rate 1 and ClipNorm c, a step
+// changes the weights and biases of all layers together by a global L2 norm of exactly c
+// when the gradient is larger (and by the unclipped gradient when c is above its norm),
+// whichever rule computes the gradient.
+func TestClipNormBoundsTheStep(t *testing.T) {
+	e := testEngineThreads(t, 2)
+	rng := rand.New(rand.NewPCG(3, 3))
+	x, labels := batch(rng, 16, 12, 4)
+	delta := func(rule string, clip float64) float64 {
+		l := build(t, e, rule, setup{sizes: []int{12, 9, 4}, batch: 16, bias: true, seed: 2, cfg: func(c *Config) {
+			c.Optimizer = optim.Config{Name: "sgd", LR: 1, ClipNorm: clip}
+			c.LossMultiplier = 1
+		}})
+		var before []float32
+		for _, layer := range l.Net.Layers {
+			before = append(append(before, layer.W.Data...), layer.B...)
+		}
+		l.Step(x, labels, Phase{UpdateW: true})
+		var sq float64
+		k := 0
+		for _, layer := range l.Net.Layers {
+			for _, v := range append(append([]float32(nil), layer.W.Data...), layer.B...) {
+				d := float64(v - before[k])
+				sq += d * d
+				k++
+			}
+		}
+		return math.Sqrt(sq)
+	}
+	for _, rule := range []string{"bp", "fa"} {
+		free := delta(rule, 0)
+		if free < 1e-3 {
+			t.Fatalf("%s: unclipped step of norm %g is too small to test clipping", rule, free)
+		}
+		if got := delta(rule, free/4); math.Abs(got-free/4) > 1e-4*free {
+			t.Errorf("%s: clipped to %g, the step's norm is %g", rule, free/4, got)
+		}
+		if got := delta(rule, 10*free); math.Abs(got-free) > 1e-5*free {
+			t.Errorf("%s: clip above the norm changed the step: %g, unclipped %g", rule, got, free)
+		}
 	}
 }
