@@ -29,7 +29,7 @@ func TestShellCompletion(t *testing.T) {
 		t.Errorf("--rules bp,f: %q %s", got, dir)
 	}
 	got, _ = complete(t, "compare", "--presets", "mnist/bp-adam,mnist/bp")
-	if strings.Join(got, " ") != "mnist/bp-adam,mnist/bp-ffnet mnist/bp-adam,mnist/bp-sgd" {
+	if strings.Join(got, " ") != "mnist/bp-adam,mnist/bp-ccl mnist/bp-adam,mnist/bp-ffnet mnist/bp-adam,mnist/bp-sgd" {
 		t.Errorf("--presets leaves out the ones given: %q", got)
 	}
 	if got, _ = complete(t, "compare", "--format", ""); strings.Join(got, " ") != "table json markdown" {
