@@ -2,7 +2,6 @@ package ccl
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/copi-learn/copi/checkpoint"
 	"github.com/copi-learn/copi/learn"
@@ -140,63 +139,26 @@ func (l *Learner) checkSet(op string, x mat32.Matrix, y []uint8) {
 	l.checkLabels(op, y)
 }
 
-// param is one weight matrix with its checkpoint name and its name in messages.
-type param struct {
-	name, label string
-	m           mat32.Matrix
-}
-
 // params lists the learner's whole state: F_1 … F_L, then G_1 … G_L. SGD keeps no optimiser
 // state and a step draws no random numbers.
-func (l *Learner) params() []param {
-	var ps []param
+func (l *Learner) params() learn.Tensors {
+	var ps learn.Tensors
 	for i := 1; i <= l.layers; i++ {
-		ps = append(ps, param{fmt.Sprintf("ccl.F.%d", i), fmt.Sprintf("ccl forward layer %d F", i), l.F[i]})
+		ps = append(ps, learn.Tensor{Name: fmt.Sprintf("ccl.F.%d", i), Label: fmt.Sprintf("ccl forward layer %d F", i), M: l.F[i]})
 	}
 	for i := 1; i <= l.layers; i++ {
-		ps = append(ps, param{fmt.Sprintf("ccl.G.%d", i), fmt.Sprintf("ccl feedback layer %d G", i), l.G[i]})
+		ps = append(ps, learn.Tensor{Name: fmt.Sprintf("ccl.G.%d", i), Label: fmt.Sprintf("ccl feedback layer %d G", i), M: l.G[i]})
 	}
 	return ps
 }
 
 // Save adds both networks' weights to ck as "ccl.F.<l>" and "ccl.G.<l>", l = 1…L.
-func (l *Learner) Save(ck *checkpoint.Checkpoint) error {
-	for _, p := range l.params() {
-		if err := ck.SetMatrix(p.name, p.m); err != nil {
-			return fmt.Errorf("ccl: save %s: %w", p.label, err)
-		}
-	}
-	return nil
-}
+func (l *Learner) Save(ck *checkpoint.Checkpoint) error { return l.params().Save(ck, "ccl") }
 
-// Load restores what Save wrote. It checks every tensor's presence, type and shape before
-// it changes anything, so that a checkpoint of another network leaves the learner intact.
-func (l *Learner) Load(ck *checkpoint.Checkpoint) error {
-	ps := l.params()
-	for _, p := range ps {
-		info, ok := ck.Info(p.name)
-		if !ok {
-			return fmt.Errorf("ccl: load %s: checkpoint has no tensor %q", p.label, p.name)
-		}
-		if want := []int{p.m.Rows, p.m.Cols}; info.DType != checkpoint.F32 || !slices.Equal(info.Shape, want) {
-			return fmt.Errorf("ccl: load %s: tensor %q is %s %v, want F32 %v", p.label, p.name, info.DType, info.Shape, want)
-		}
-	}
-	for _, p := range ps {
-		if err := ck.LoadMatrix(p.name, p.m); err != nil {
-			return fmt.Errorf("ccl: load %s: %w", p.label, err)
-		}
-	}
-	return nil
-}
+// Load restores what Save wrote, checking every tensor before it changes anything, so that
+// a checkpoint of another network leaves the learner intact.
+func (l *Learner) Load(ck *checkpoint.Checkpoint) error { return l.params().Load(ck, "ccl") }
 
 // NonFinite names the first weight matrix holding a NaN or an infinity, e.g. "ccl forward
 // layer 2 F", or returns "" when all are finite.
-func (l *Learner) NonFinite() string {
-	for _, p := range l.params() {
-		if !mat32.AllFinite(p.m) {
-			return p.label
-		}
-	}
-	return ""
-}
+func (l *Learner) NonFinite() string { return l.params().NonFinite() }

@@ -81,13 +81,10 @@ func newLearner(t testing.TB, e *mat32.Engine, tt toy, batch int, seed uint64, s
 func sameState(a, b *Learner) string {
 	pa, pb := a.params(), b.params()
 	for k := range pa {
-		x, y := pa[k].v, pb[k].v
-		if x == nil {
-			x, y = pa[k].m.Data, pb[k].m.Data
-		}
+		x, y := pa[k].M.Data, pb[k].M.Data
 		for j := range x {
 			if math.Float32bits(x[j]) != math.Float32bits(y[j]) {
-				return pa[k].label
+				return pa[k].Label
 			}
 		}
 	}
