@@ -94,3 +94,19 @@ func namesLocked() []string {
 func SameFamily(a, b any) bool {
 	return a != nil && b != nil && reflect.TypeOf(a) == reflect.TypeOf(b)
 }
+
+// Constructor adapts a rule's constructor, which takes the rule's own options type, to
+// [Rule.New]: it refuses options of another type with an error naming both.
+func Constructor[O any, L Learner](rule string, f func(e *mat32.Engine, opts O, s Shape, seed uint64) (L, error)) func(*mat32.Engine, any, Shape, uint64) (Learner, error) {
+	return func(e *mat32.Engine, opts any, s Shape, seed uint64) (Learner, error) {
+		o, ok := opts.(*O)
+		if !ok {
+			return nil, fmt.Errorf("%s: options of type %T, want %T", rule, opts, o)
+		}
+		l, err := f(e, *o, s, seed)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+}

@@ -91,17 +91,7 @@ func init() {
 			}
 			return int64(4 * floats)
 		},
-		New: func(e *mat32.Engine, opts any, s learn.Shape, seed uint64) (learn.Learner, error) {
-			o, ok := opts.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("ff: options of type %T, want *ff.Options", opts)
-			}
-			l, err := New(e, *o, s, seed)
-			if err != nil {
-				return nil, err
-			}
-			return l, nil
-		},
+		New: learn.Constructor("ff", New),
 	})
 }
 
