@@ -43,7 +43,11 @@ type Line struct {
 	TrainAcc  float64 `json:"train_acc"`
 	TestLoss  float64 `json:"test_loss"`
 	TestAcc   float64 `json:"test_acc"`
-	Seconds   float64 `json:"seconds"`
+	// ValLoss and ValAcc measure the run's held-out validation examples; NaN in runs
+	// without a validation split.
+	ValLoss float64 `json:"val_loss"`
+	ValAcc  float64 `json:"val_acc"`
+	Seconds float64 `json:"seconds"`
 
 	// Label names the run's configuration in a study (without the seed).
 	Label string `json:"label"`
@@ -115,7 +119,8 @@ func ParseLine(b []byte) (Line, error) {
 	for _, f := range []struct {
 		key string
 		v   *float64
-	}{{"train_loss", &l.TrainLoss}, {"train_acc", &l.TrainAcc}, {"test_loss", &l.TestLoss}} {
+	}{{"train_loss", &l.TrainLoss}, {"train_acc", &l.TrainAcc}, {"test_loss", &l.TestLoss},
+		{"val_loss", &l.ValLoss}, {"val_acc", &l.ValAcc}} {
 		if v, ok := raw[f.key]; !ok || isNull(v) {
 			*f.v = math.NaN()
 		}
@@ -534,14 +539,22 @@ type Summary struct {
 	PeakEpoch, SecPerEpoch Stat
 	// PerEpoch[e] is the test accuracy at the end of epoch e over the runs that reached it.
 	PerEpoch []Stat
+	// AtBestVal is the test accuracy at the epoch end of the lowest validation loss (the
+	// highest validation accuracy for rules that measure no loss), and BestValEpoch that
+	// epoch, over the runs with a validation split (N = 0 without one).
+	AtBestVal, BestValEpoch Stat
 }
 
 // Summarise computes a group's summary.
 func Summarise(g *Group) Summary {
 	s := Summary{Group: g}
-	var final, peak, peakEpoch, spe []float64
+	var final, peak, peakEpoch, spe, atBestVal, bestValEpoch []float64
 	var perEpoch [][]float64
 	for _, r := range g.Runs {
+		if acc, epoch, ok := bestValidation(r.Lines); ok {
+			atBestVal = append(atBestVal, acc)
+			bestValEpoch = append(bestValEpoch, float64(epoch))
+		}
 		best, bestEpoch, last, any := -1.0, 0, 0.0, false
 		for _, l := range r.Lines {
 			if !l.EpochEnd() {
@@ -568,10 +581,31 @@ func Summarise(g *Group) Summary {
 		}
 	}
 	s.Final, s.Peak, s.PeakEpoch, s.SecPerEpoch = NewStat(final), NewStat(peak), NewStat(peakEpoch), NewStat(spe)
+	s.AtBestVal, s.BestValEpoch = NewStat(atBestVal), NewStat(bestValEpoch)
 	for _, v := range perEpoch {
 		s.PerEpoch = append(s.PerEpoch, NewStat(v))
 	}
 	return s
+}
+
+// bestValidation returns the test accuracy (percent) and epoch of the epoch-end line with
+// the lowest validation loss (the highest validation accuracy when no loss is measured;
+// the earlier line on ties), as train.BestValidation picks it.
+func bestValidation(lines []Line) (acc float64, epoch int, ok bool) {
+	hasLoss := false
+	for _, l := range lines {
+		hasLoss = hasLoss || (!math.IsNaN(l.ValLoss) && l.ValLoss != 0)
+	}
+	var best Line
+	for _, l := range lines {
+		if !l.EpochEnd() || math.IsNaN(l.ValAcc) || math.IsNaN(l.ValLoss) {
+			continue
+		}
+		if !ok || (hasLoss && l.ValLoss < best.ValLoss) || (!hasLoss && l.ValAcc > best.ValAcc) {
+			best, ok = l, true
+		}
+	}
+	return 100 * best.TestAcc, best.Epoch, ok
 }
 
 // LayerStats returns, for the per-layer metric key (such as "update_angle_deg"), one Stat per

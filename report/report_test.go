@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,5 +210,34 @@ func TestReadRejectsImpossiblePositions(t *testing.T) {
 	s := &Set{}
 	if err := s.Read(strings.NewReader(good+`{"run":"a@1","ep`), "m.jsonl"); err != nil {
 		t.Errorf("a torn last line: %v", err)
+	}
+}
+
+// TestSummaryReadsTestAtBestValidation checks that a run with a validation split is
+// summarised by the test accuracy at its epoch of lowest validation loss, and that runs
+// without one have no such figure.
+func TestSummaryReadsTestAtBestValidation(t *testing.T) {
+	var b bytes.Buffer
+	for e, v := range []struct{ valLoss, test float64 }{{0.5, 0.80}, {0.2, 0.85}, {0.3, 0.90}} {
+		fmt.Fprintf(&b, `{"run":"v@1","rule":"ccl","dataset":"mnist","seed":1,"epoch":%d,"epoch_fraction":1,"step":%d,"test_acc":%g,"val_loss":%g,"val_acc":0.9,"seconds":1,"config":{"epochs":3}}`+"\n",
+			e, e+1, v.test, v.valLoss)
+	}
+	s := &Set{}
+	if err := s.Read(&b, "val"); err != nil {
+		t.Fatal(err)
+	}
+	g := s.Groups(nil)
+	if len(g) != 1 || len(g[0].Runs) != 1 {
+		t.Fatalf("groups: %+v", g)
+	}
+	sum := Summarise(g[0])
+	if sum.AtBestVal.N != 1 || math.Abs(sum.AtBestVal.Mean-85) > 1e-9 || sum.BestValEpoch.Mean != 1 {
+		t.Fatalf("at best validation: %+v at epoch %+v, want 85 at epoch 1", sum.AtBestVal, sum.BestValEpoch)
+	}
+	if sum.Peak.Mean != 90 {
+		t.Fatalf("peak %v, want 90", sum.Peak.Mean)
+	}
+	if other := Summarise(loadSynthetic(t).Groups(nil)[0]); other.AtBestVal.N != 0 {
+		t.Fatalf("runs without validation have a figure at best validation: %+v", other.AtBestVal)
 	}
 }

@@ -73,6 +73,10 @@ type GroupJSON struct {
 	PeakAcc     StatJSON `json:"peak_test_acc_pct"`
 	PeakEpoch   StatJSON `json:"peak_epoch"`
 	SecPerEpoch StatJSON `json:"seconds_per_epoch"`
+	// AtBestVal is the test accuracy at the epoch of the best validation loss and
+	// BestValEpoch that epoch, present for runs with a validation split.
+	AtBestVal    *StatJSON `json:"test_acc_pct_at_best_val,omitempty"`
+	BestValEpoch *StatJSON `json:"best_val_epoch,omitempty"`
 	// PerEpoch is the mean test accuracy at the end of each epoch (null where no run
 	// reached it).
 	PerEpoch []*float64 `json:"test_acc_pct_per_epoch"`
@@ -88,6 +92,10 @@ func Summary(g *report.Group) GroupJSON {
 		Seeds: len(g.Runs), Diverged: len(g.Diverged), Incomplete: len(g.Incomplete),
 		FinalAcc: statJSON(s.Final), PeakAcc: statJSON(s.Peak), PeakEpoch: statJSON(s.PeakEpoch),
 		SecPerEpoch: statJSON(s.SecPerEpoch)}
+	if s.AtBestVal.N > 0 {
+		a, e := statJSON(s.AtBestVal), statJSON(s.BestValEpoch)
+		out.AtBestVal, out.BestValEpoch = &a, &e
+	}
 	for _, e := range s.PerEpoch {
 		out.PerEpoch = append(out.PerEpoch, statJSON(e).Mean)
 	}
@@ -136,8 +144,15 @@ func WriteMarkdown(w io.Writer, groups []*report.Group) error {
 		angles[i] = updateAngles(g)
 		anyAngle = anyAngle || angles[i] != ""
 	}
+	anyVal := false
+	for _, g := range groups {
+		anyVal = anyVal || report.Summarise(g).AtBestVal.N > 0
+	}
 	var b strings.Builder
 	head := []string{"run", "data", "seeds", "final test acc. %", "peak test acc. %", "epoch of peak", "s/epoch"}
+	if anyVal {
+		head = append(head, "test acc. % at best val.", "epoch of best val.")
+	}
 	if anyAngle {
 		head = append(head, "update∠gradient ° per layer, first → last evaluation")
 	}
@@ -162,6 +177,9 @@ func WriteMarkdown(w io.Writer, groups []*report.Group) error {
 		}
 		cells := []string{"`" + mdEscape(g.Label) + "`", mdEscape(g.Dataset), seeds, s.Final.Format(2), s.Peak.Format(2),
 			peakEpoch, secPerEpoch(s.SecPerEpoch)}
+		if anyVal {
+			cells = append(cells, s.AtBestVal.Format(2), bestValEpoch(s))
+		}
 		if anyAngle {
 			a := angles[i]
 			if a == "" {

@@ -594,8 +594,15 @@ func PrintTable(w io.Writer, groups []*report.Group) {
 		angles[i] = updateAngles(g)
 		anyAngle = anyAngle || angles[i] != ""
 	}
+	anyVal := false
+	for _, g := range groups {
+		anyVal = anyVal || report.Summarise(g).AtBestVal.N > 0
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "run\tdata\tseeds\tfinal test acc %%\tpeak test acc %%\tepoch of peak\ts/epoch")
+	if anyVal {
+		fmt.Fprint(tw, "\ttest acc % at best val\tepoch of best val")
+	}
 	if anyAngle {
 		fmt.Fprint(tw, "\tupdate∠gradient ° per layer, first → last evaluation")
 	}
@@ -614,6 +621,9 @@ func PrintTable(w io.Writer, groups []*report.Group) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s", g.Label, g.Dataset, seeds,
 			s.Final.Format(2), s.Peak.Format(2), s.PeakEpoch.Mean, spe)
+		if anyVal {
+			fmt.Fprintf(tw, "\t%s\t%s", s.AtBestVal.Format(2), bestValEpoch(s))
+		}
 		if anyAngle {
 			fmt.Fprintf(tw, "\t%s", angles[i])
 		}
@@ -692,4 +702,12 @@ func printPerEpoch(w io.Writer, sums []report.Summary, withData bool) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// bestValEpoch formats the mean epoch of the best validation loss ("–" without a split).
+func bestValEpoch(s report.Summary) string {
+	if s.BestValEpoch.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", s.BestValEpoch.Mean)
 }

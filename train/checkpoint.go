@@ -20,6 +20,8 @@ const (
 	metaShape   = "copi.shape"   // the learn.Shape the learner was built for, as JSON
 	metaRecords = "copi.records" // the evaluations so far, as JSON
 	metaData    = "copi.data"    // the Identity of the data the run trains on, as JSON
+	metaStopped = "copi.stopped" // why the run ended early (Trainer.Stopped), when it did
+	tensorEpoch = "train.epoch"  // int64: this epoch's correct, count, measured (for stopping)
 	tensorState = "train.state"  // int64: epoch, step, global steps, correct, count, measured
 	tensorTimes = "train.seconds"
 )
@@ -39,10 +41,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	}
 	shapeJSON, _ := json.Marshal(t.shape())
 	dataJSON, _ := json.Marshal(t.Data.Identity())
-	measured := int64(0)
-	if t.running.measured {
-		measured = 1
-	}
+	measured := boolInt(t.running.measured)
 	errs := []error{
 		ck.SetMeta(metaConfig, string(cfgJSON)),
 		ck.SetMeta(metaRule, t.Cfg.Rule),
@@ -52,7 +51,11 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		ck.SetInt64s(tensorState, []int64{int64(t.Pos.Epoch), int64(t.Pos.Step), t.steps,
 			t.running.correct, t.running.count, measured}),
 		ck.SetFloat64s(tensorTimes, []float64{t.seconds, t.running.loss}),
+		ck.SetInt64s(tensorEpoch, []int64{t.epochStats.correct, t.epochStats.count, boolInt(t.epochStats.measured)}),
 		t.Learner.Save(ck),
+	}
+	if t.Stopped != "" {
+		errs = append(errs, ck.SetMeta(metaStopped, t.Stopped))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
@@ -153,7 +156,7 @@ func (o *Opened) Evaluate(name string, x mat32.Matrix, y []uint8, classes int) (
 
 // ResumableKeys are the loop's settings that may change when a run resumes; a rule adds its
 // own (learn.Rule.Resumable).
-var ResumableKeys = []string{"epochs", "eval_every"}
+var ResumableKeys = []string{"epochs", "eval_every", "stop_at_train_accuracy"}
 
 // Resume rebuilds a trainer from the checkpoint at path on the given data. Each override
 // ("key=value", as --set gives it) changes the configuration first: only the loop's
@@ -197,6 +200,12 @@ func ResumeCheckpoint(eng *mat32.Engine, ck *checkpoint.Checkpoint, path string,
 	}
 	if err := t.restore(ck); err != nil {
 		return nil, fmt.Errorf("resuming %s: %w", path, err)
+	}
+	if t.Stopped != "" {
+		if cfg.StopAtTrainAccuracy == saved.StopAtTrainAccuracy {
+			return nil, fmt.Errorf("resuming %s: the run stopped early (%s): nothing left to train; pass --set stop_at_train_accuracy=0 (or a higher value) to train further", path, t.Stopped)
+		}
+		t.Stopped = ""
 	}
 	if t.Pos.Epoch >= cfg.Epochs {
 		return nil, fmt.Errorf("resuming %s: the run is at the end of epoch %d and its epochs are %d: nothing left to train; pass --epochs N with N > %d to train further",
@@ -303,10 +312,29 @@ func (t *Trainer) restore(ck *checkpoint.Checkpoint) error {
 		t.running = runningStats{correct: state[4], count: state[5], measured: true, loss: times[1]}
 	}
 	t.seconds = times[0]
+	if ck.Has(tensorEpoch) { // absent in checkpoints written before the stopping rule
+		ep, err := ck.Int64s(tensorEpoch)
+		if err != nil {
+			return err
+		}
+		if len(ep) != 3 {
+			return fmt.Errorf("checkpoint epoch statistics have %d values, want 3", len(ep))
+		}
+		t.epochStats = runningStats{correct: ep[0], count: ep[1], measured: ep[2] != 0}
+	}
+	t.Stopped, _ = ck.Meta(metaStopped)
 	if raw, ok := ck.Meta(metaRecords); ok {
 		if err := json.Unmarshal([]byte(raw), &t.records); err != nil {
 			return fmt.Errorf("checkpoint records: %w", err)
 		}
 	}
 	return nil
+}
+
+// boolInt is 1 for true, 0 for false.
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

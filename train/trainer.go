@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/copi-learn/copi/learn"
@@ -124,6 +125,10 @@ type Record struct {
 	TrainAcc  float64 `json:"train_acc"`
 	TestLoss  float64 `json:"test_loss"`
 	TestAcc   float64 `json:"test_acc"`
+	// ValLoss and ValAcc measure the examples held out by Config.ValidationSplit (absent
+	// without one).
+	ValLoss *float64 `json:"val_loss,omitempty"`
+	ValAcc  *float64 `json:"val_acc,omitempty"`
 	// Seconds is the training time so far, evaluations excluded.
 	Seconds float64 `json:"seconds"`
 	// Layers holds the rule's per-layer series by name, one value per layer (e.g. the COPI
@@ -177,8 +182,18 @@ type Trainer struct {
 	scores mat32.Matrix
 	argmax []int
 
+	// trainIdx lists the training examples the loop trains on when a validation split is
+	// held out (nil: all of Data.TrainX, in file order); valX and valY are the held-out
+	// examples, probeX and probeY the first training examples the probe sees.
+	trainIdx     []int32
+	valX, probeX mat32.Matrix
+	valY, probeY []uint8
+	epochStats   runningStats // this epoch's training batches, for StopAtTrainAccuracy
+
 	// Pos is the position: the next step to run is step Pos.Step of epoch Pos.Epoch.
-	Pos            Position
+	Pos Position
+	// Stopped, when set, says why the run ended before its last epoch (StopAtTrainAccuracy).
+	Stopped        string
 	changes        map[string]string // options changed on resume, for the next record
 	steps          int64
 	seconds        float64
@@ -230,16 +245,75 @@ func NewTrainer(eng *mat32.Engine, cfg Config, data *Data) (*Trainer, error) {
 	t := &Trainer{
 		Cfg: cfg, Data: data, Learner: l, eng: eng,
 		batch:  learn.Batch{X: mat32.New(cfg.BatchSize, data.TrainX.Cols), Labels: make([]uint8, cfg.BatchSize)},
-		perm:   make([]int32, data.TrainX.Rows),
 		scores: mat32.New(evalChunk, data.Classes),
 		argmax: make([]int, evalChunk),
+	}
+	if cfg.ValidationSplit > 0 {
+		if err := t.splitValidation(); err != nil {
+			return nil, err
+		}
+	}
+	t.perm = make([]int32, t.trainRows())
+	n := min(evalChunk, t.trainRows())
+	if t.trainIdx == nil {
+		t.probeX, t.probeY = data.TrainX.Slice(0, n, 0, data.TrainX.Cols), data.TrainY[:n]
+	} else {
+		t.probeX, t.probeY = gatherRows(data.TrainX, data.TrainY, t.trainIdx[:n])
 	}
 	return t, nil
 }
 
-// StepsPerEpoch is the number of full batches in the training set; the remainder is
-// dropped, as in the COPI reference.
-func (t *Trainer) StepsPerEpoch() int { return t.Data.TrainX.Rows / t.Cfg.BatchSize }
+// splitValidation holds out Cfg.ValidationSplit of the training examples, chosen by a
+// permutation drawn from the seed (a stream of its own, so the split does not depend on
+// the shuffles). Both parts keep file order.
+func (t *Trainer) splitValidation() error {
+	rows := t.Data.TrainX.Rows
+	nVal := int(math.Round(t.Cfg.ValidationSplit * float64(rows)))
+	if nVal < 1 || rows-nVal < t.Cfg.BatchSize {
+		return fmt.Errorf("validation_split %v of %d training examples leaves %d for validation and %d for training: want at least 1 and one batch of %d",
+			t.Cfg.ValidationSplit, rows, nVal, rows-nVal, t.Cfg.BatchSize)
+	}
+	perm := make([]int32, rows)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	rng := rand.New(rand.NewPCG(t.Cfg.Seed, validationStream))
+	rng.Shuffle(rows, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	val, train := perm[:nVal], perm[nVal:]
+	slices.Sort(val)
+	slices.Sort(train)
+	t.trainIdx = train
+	t.valX, t.valY = gatherRows(t.Data.TrainX, t.Data.TrainY, val)
+	return nil
+}
+
+// validationStream is the random stream of the validation split (shuffles use 1000+epoch).
+const validationStream = 0x76616c
+
+// gatherRows copies the rows idx of (x, y) into a new matrix and label slice.
+func gatherRows(x mat32.Matrix, y []uint8, idx []int32) (mat32.Matrix, []uint8) {
+	m, l := mat32.New(len(idx), x.Cols), make([]uint8, len(idx))
+	for i, r := range idx {
+		copy(m.Row(i), x.Row(int(r)))
+		l[i] = y[r]
+	}
+	return m, l
+}
+
+// trainRows is the number of examples the loop trains on.
+func (t *Trainer) trainRows() int {
+	if t.trainIdx != nil {
+		return len(t.trainIdx)
+	}
+	return t.Data.TrainX.Rows
+}
+
+// ValidationRows is the number of held-out validation examples (0 without a split).
+func (t *Trainer) ValidationRows() int { return len(t.valY) }
+
+// StepsPerEpoch is the number of full batches in the training set (without the examples
+// held out for validation); the remainder is dropped, as in the COPI reference.
+func (t *Trainer) StepsPerEpoch() int { return t.trainRows() / t.Cfg.BatchSize }
 
 // Steps returns the number of training steps taken.
 func (t *Trainer) Steps() int64 { return t.steps }
@@ -343,7 +417,7 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 			return err
 		}
 	}
-	for t.Pos.Epoch < t.Cfg.Epochs {
+	for t.Pos.Epoch < t.Cfg.Epochs && t.Stopped == "" {
 		epoch := t.Pos.Epoch
 		t.shuffle(epoch)
 		start := time.Now()
@@ -383,6 +457,12 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 		}
 		t.seconds += time.Since(start).Seconds()
 		t.Pos = Position{Epoch: epoch + 1}
+		if stop := t.Cfg.StopAtTrainAccuracy; stop > 0 && t.epochStats.measured && t.epochStats.count > 0 {
+			if acc := 100 * float64(t.epochStats.correct) / float64(t.epochStats.count); acc >= stop {
+				t.Stopped = fmt.Sprintf("training accuracy %.2f%% in epoch %d reached stop_at_train_accuracy %g", acc, epoch, stop)
+			}
+		}
+		t.epochStats = runningStats{}
 		if opt.CheckpointPath != "" {
 			if where := t.Learner.NonFinite(); where != "" {
 				return &DivergenceError{Epoch: epoch, Step: spe - 1, GlobalStep: t.steps, Where: where, Checkpoint: t.lastCheckpoint}
@@ -400,6 +480,9 @@ func (t *Trainer) gather(s int) {
 	b := t.Cfg.BatchSize
 	for i := 0; i < b; i++ {
 		src := int(t.perm[s*b+i])
+		if t.trainIdx != nil {
+			src = int(t.trainIdx[src])
+		}
 		copy(t.batch.X.Row(i), t.Data.TrainX.Row(src))
 		t.batch.Labels[i] = t.Data.TrainY[src]
 	}
@@ -414,6 +497,11 @@ func (t *Trainer) account(loss float64, correct int) {
 	}
 	t.running.loss += loss * float64(n)
 	t.running.count += n
+	if correct >= 0 {
+		t.epochStats.correct += int64(correct)
+		t.epochStats.measured = true
+	}
+	t.epochStats.count += n
 }
 
 // evaluate measures the test set and the learner's probe, and resets the running
@@ -432,9 +520,12 @@ func (t *Trainer) evaluate(label string, frac float64) Record {
 	t.running = runningStats{}
 	ev := t.Evaluate(t.Data.TestX, t.Data.TestY)
 	rec.TestLoss, rec.TestAcc = ev.Loss, ev.Acc
+	if len(t.valY) > 0 {
+		v := t.Evaluate(t.valX, t.valY)
+		rec.ValLoss, rec.ValAcc = &v.Loss, &v.Acc
+	}
 	if p, ok := t.Learner.(learn.Prober); ok {
-		n := min(evalChunk, t.Data.TrainX.Rows)
-		pr := p.Probe(learn.Batch{X: t.Data.TrainX.Slice(0, n, 0, t.Data.TrainX.Cols), Labels: t.Data.TrainY[:n]})
+		pr := p.Probe(learn.Batch{X: t.probeX, Labels: t.probeY})
 		rec.Layers, rec.Scalars = pr.Layers, pr.Scalars
 	}
 	for k, v := range ev.Scalars {
@@ -476,4 +567,32 @@ func Evaluate(l learn.Learner, x mat32.Matrix, y []uint8, scores mat32.Matrix, a
 		}
 	}
 	return learn.Evaluation{Acc: float64(correct) / float64(x.Rows)}
+}
+
+// BestValidation returns the epoch-end record with the lowest validation loss (with the
+// highest validation accuracy for rules that measure no loss; the earlier record on ties):
+// the record whose test accuracy a run with a validation split reports. ok is false when
+// no epoch-end record has a validation measurement.
+func BestValidation(recs []Record) (best Record, ok bool) {
+	hasLoss := false
+	for _, r := range recs {
+		if r.ValLoss != nil && *r.ValLoss != 0 {
+			hasLoss = true
+		}
+	}
+	for _, r := range recs {
+		if r.ValLoss == nil || r.ValAcc == nil || r.EpochFraction < 1 {
+			continue
+		}
+		better := !ok
+		if ok && hasLoss {
+			better = *r.ValLoss < *best.ValLoss
+		} else if ok {
+			better = *r.ValAcc > *best.ValAcc
+		}
+		if better {
+			best, ok = r, true
+		}
+	}
+	return best, ok
 }

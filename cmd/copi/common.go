@@ -182,6 +182,10 @@ func printRecords(w io.Writer, recs []train.Record) {
 		keys = sortedScalarKeys(recs[len(recs)-1].Scalars)
 	}
 	head := "epoch\ttrain loss\ttrain acc %\ttest loss\ttest acc %\t"
+	withVal := len(recs) > 0 && recs[len(recs)-1].ValAcc != nil
+	if withVal {
+		head += "val loss\tval acc %\t"
+	}
 	for _, k := range keys {
 		if strings.Contains(k, "acc") {
 			head += strings.ReplaceAll(k, "_", " ") + " %\t"
@@ -200,6 +204,13 @@ func printRecords(w io.Writer, recs []train.Record) {
 			ep, trainLoss, trainAcc = "start", "–", "–"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.2f\t", ep, trainLoss, trainAcc, r.TestLoss, 100*r.TestAcc)
+		if withVal {
+			if r.ValLoss != nil && r.ValAcc != nil {
+				fmt.Fprintf(tw, "%.4f\t%.2f\t", *r.ValLoss, 100**r.ValAcc)
+			} else {
+				fmt.Fprint(tw, "–\t–\t")
+			}
+		}
 		for _, k := range keys {
 			v, ok := r.Scalars[k]
 			switch {
@@ -214,6 +225,10 @@ func printRecords(w io.Writer, recs []train.Record) {
 		fmt.Fprintf(tw, "%.1f\t\n", r.Seconds)
 	}
 	tw.Flush()
+	if best, ok := train.BestValidation(recs); ok {
+		fmt.Fprintf(w, "best validation (loss %.4f, acc %.2f%%) at epoch %d: test acc %.2f%%\n",
+			*best.ValLoss, 100**best.ValAcc, best.Epoch, 100*best.TestAcc)
+	}
 }
 
 // configFlags are the flags that build a training configuration: a preset, an optional

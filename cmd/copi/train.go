@@ -149,6 +149,9 @@ checkpoint.`,
 				return runErr
 			}
 			printRecords(cmd.OutOrStdout(), t.Records())
+			if t.Stopped != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "stopped after epoch %d of %d: %s\n", t.Pos.Epoch-1, cfg.Epochs, t.Stopped)
+			}
 			return nil
 		},
 	}
