@@ -59,6 +59,12 @@ type Config struct {
 	// (factor ClipNorm/(‖g‖ + 1e-6) when that is below 1). The learner applies it (see
 	// ClipFactor); 0 leaves the gradients alone.
 	ClipNorm float64 `json:"clip_norm,omitempty" yaml:"clip_norm,omitempty"`
+	// Milestones, when set, divide the learning rate in steps (PyTorch's MultiStepLR): from
+	// epoch Milestones[i] on (epochs from 0) it is multiplied by Gamma once more (see
+	// [Config.LRAt]). Empty: a constant learning rate.
+	Milestones []int `json:"milestones,omitempty" yaml:"milestones,omitempty"`
+	// Gamma is the factor at each milestone; 0 means 0.1.
+	Gamma float64 `json:"gamma,omitempty" yaml:"gamma,omitempty"`
 }
 
 // ClipFactor returns the factor that brings gradients of global L2 norm norm within
@@ -74,6 +80,9 @@ func ClipFactor(clip, norm float64) float64 {
 func New(c Config) (Optimizer, error) {
 	if c.LR < 0 || math.IsNaN(c.LR) || math.IsInf(c.LR, 0) {
 		return nil, fmt.Errorf("optimizer: learning rate %v must be finite and non-negative", c.LR)
+	}
+	if err := c.checkSchedule(); err != nil {
+		return nil, err
 	}
 	switch c.Name {
 	case "sgd", "":
