@@ -151,6 +151,10 @@ func (o *Opened) Evaluate(name string, x mat32.Matrix, y []uint8, classes int) (
 		return learn.Evaluation{}, fmt.Errorf("data %s has %d inputs and %d classes, the model %d inputs and %d classes: %s",
 			name, x.Cols, classes, o.Shape.Inputs, o.Shape.Classes, hint)
 	}
+	x, err := o.Config.NormalizeInputs(x)
+	if err != nil {
+		return learn.Evaluation{}, err
+	}
 	return Evaluate(o.Learner, x, y, mat32.New(evalChunk, o.Shape.Classes), make([]int, evalChunk)), nil
 }
 

@@ -188,6 +188,8 @@ type Trainer struct {
 	trainIdx     []int32
 	valX, probeX mat32.Matrix
 	valY, probeY []uint8
+	norm         *inputNorm   // Cfg.InputMean and InputStd; nil without
+	testX        mat32.Matrix // Data.TestX as the learner sees it (normalised)
 	epochStats   runningStats // this epoch's training batches, for StopAtTrainAccuracy
 
 	// Pos is the position: the next step to run is step Pos.Step of epoch Pos.Epoch.
@@ -248,6 +250,9 @@ func NewTrainer(eng *mat32.Engine, cfg Config, data *Data) (*Trainer, error) {
 		scores: mat32.New(evalChunk, data.Classes),
 		argmax: make([]int, evalChunk),
 	}
+	if t.norm, err = newInputNorm(cfg.InputMean, cfg.InputStd, data.TrainX.Cols); err != nil {
+		return nil, fmt.Errorf("%s: %w", data.Name, err)
+	}
 	if cfg.ValidationSplit > 0 {
 		if err := t.splitValidation(); err != nil {
 			return nil, err
@@ -257,9 +262,14 @@ func NewTrainer(eng *mat32.Engine, cfg Config, data *Data) (*Trainer, error) {
 	n := min(evalChunk, t.trainRows())
 	if t.trainIdx == nil {
 		t.probeX, t.probeY = data.TrainX.Slice(0, n, 0, data.TrainX.Cols), data.TrainY[:n]
+		t.probeX = t.norm.copyOf(t.probeX)
 	} else {
 		t.probeX, t.probeY = gatherRows(data.TrainX, data.TrainY, t.trainIdx[:n])
+		if t.norm != nil {
+			t.norm.apply(t.probeX)
+		}
 	}
+	t.testX = t.norm.copyOf(data.TestX)
 	return t, nil
 }
 
@@ -284,6 +294,9 @@ func (t *Trainer) splitValidation() error {
 	slices.Sort(train)
 	t.trainIdx = train
 	t.valX, t.valY = gatherRows(t.Data.TrainX, t.Data.TrainY, val)
+	if t.norm != nil {
+		t.norm.apply(t.valX)
+	}
 	return nil
 }
 
@@ -484,6 +497,9 @@ func (t *Trainer) gather(s int) {
 			src = int(t.trainIdx[src])
 		}
 		copy(t.batch.X.Row(i), t.Data.TrainX.Row(src))
+		if t.norm != nil {
+			t.norm.row(t.batch.X.Row(i))
+		}
 		t.batch.Labels[i] = t.Data.TrainY[src]
 	}
 }
@@ -518,7 +534,7 @@ func (t *Trainer) evaluate(label string, frac float64) Record {
 		}
 	}
 	t.running = runningStats{}
-	ev := t.Evaluate(t.Data.TestX, t.Data.TestY)
+	ev := t.Evaluate(t.testX, t.Data.TestY)
 	rec.TestLoss, rec.TestAcc = ev.Loss, ev.Acc
 	if len(t.valY) > 0 {
 		v := t.Evaluate(t.valX, t.valY)

@@ -99,6 +99,10 @@ products' time is what the element-wise work and the rest cost.`,
 			if err != nil {
 				return err
 			}
+			if d, err = normalizedData(cfg, d); err != nil {
+				return err
+			}
+			cfg.InputMean, cfg.InputStd = nil, nil // d is normalised already
 			t, err := train.NewTrainer(eng, cfg, d)
 			if err != nil {
 				return err

@@ -65,6 +65,10 @@ func loadModel(ctx context.Context, eng *mat32.Engine, path, dataSpec string, lo
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// The analyses feed the network its inputs as it saw them in training.
+	if d, err = normalizedData(cfg, d); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
 	ml, ok := t.Learner.(mlpLearner)
 	cm, isCredit := t.Learner.(*credit.Model)
 	if !ok || !isCredit {
@@ -324,4 +328,21 @@ e.g. to compare with a BP-Adam model.`,
 	fl.BoolVar(&allowCorr, "allow-correlated", false, "accept a model without decorrelators, taking R = I")
 	fl.IntVar(&threads, "threads", 0, "worker threads (default $COPI_THREADS, else all cores)")
 	return cmd
+}
+
+// normalizedData returns d with its inputs normalised as cfg's run saw them (d itself when
+// cfg normalises nothing).
+func normalizedData(cfg train.Config, d *train.Data) (*train.Data, error) {
+	if len(cfg.InputMean) == 0 {
+		return d, nil
+	}
+	trainX, err := cfg.NormalizeInputs(d.TrainX)
+	if err != nil {
+		return nil, err
+	}
+	testX, err := cfg.NormalizeInputs(d.TestX)
+	if err != nil {
+		return nil, err
+	}
+	return &train.Data{Name: d.Name, TrainX: trainX, TrainY: d.TrainY, TestX: testX, TestY: d.TestY, Classes: d.Classes}, nil
 }
