@@ -6,6 +6,7 @@
 //     copi-bp, copi-fa, copi-dfa, fa, dfa, usf, brsf, frsf);
 //   - ff: forward-forward (Hinton 2022) with hard negatives.
 //   - ccl: counter-current learning (Kao & Hariharan 2024).
+//   - csdp: contrastive signal-dependent plasticity, a spiking circuit (Ororbia 2024).
 //   - gevb: global error-vector broadcasting and backprop in vectorized networks (gevb, bp-vec).
 //
 // Adding a rule means adding its package and one import line here.
@@ -14,6 +15,7 @@ package rule
 import (
 	_ "github.com/copi-learn/copi/rule/ccl"    // ccl
 	_ "github.com/copi-learn/copi/rule/credit" // bp, decor-bp, copi-*, fa, dfa, usf, brsf, frsf
+	_ "github.com/copi-learn/copi/rule/csdp"   // csdp
 	_ "github.com/copi-learn/copi/rule/ff"     // ff
 	_ "github.com/copi-learn/copi/rule/gevb"   // gevb, bp-vec
 )
