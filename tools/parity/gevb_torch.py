@@ -98,17 +98,12 @@ class VecNet:
             # blocks as (K*n_1) x d and multiply once.
             wk = self.W(0).view(n1, k, self.d).permute(1, 0, 2).reshape(k * n1, self.d)
             z = torch.matmul(x, wk.T).view(-1, k, n1) + self.B(0)
-        for i in range(1, self.L + 1):
-            t = self.ts[i - 1]
-            mask = ((z * t[None]).sum(dim=1) >= 0).float()
+        for i in range(1, self.L):
+            mask = ((z * self.ts[i - 1][None]).sum(dim=1) >= 0).float()
             self.masks.append(mask)
             h = z * mask[:, None]
-            if i == self.L:
-                break
             self.inputs.append(h)
             z = torch.matmul(h, self.W(i).T) + self.B(i)
-            if i == self.L - 1:
-                break
         return z[..., 0]
 
     def set_grads(self, logits, labels, rule):
