@@ -90,6 +90,9 @@ func (m *Model) Phase(at learn.At) Phase {
 // Step runs one step of the rule (see [Learner.Step]) and counts the batch's examples the
 // network classified correctly in the forward pass of that step.
 func (m *Model) Step(b learn.Batch, at learn.At) (float64, int) {
+	if m.Opts.Optimizer.Scheduled() {
+		m.Learner.setLR(m.Opts.Optimizer.LRAt(at.Epoch))
+	}
 	loss := m.Learner.Step(b.X, b.Labels, m.Phase(at))
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, 0

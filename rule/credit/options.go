@@ -39,6 +39,18 @@ type Options struct {
 	// COPI reference: 1). It belongs to the family, not to the loop: the learner reads the
 	// epoch from each step's position.
 	DecorOnlyEpochs int `json:"decor_only_epochs" yaml:"decor_only_epochs"`
+	// Network, when set, trains a convolutional network of this description instead of the
+	// MLP of sizes (see conv.go and nn.ParseNetwork: e.g. "lenet", "cifar-small" or
+	// "c6k5p2-m2-c16k5-m2-c120k5-f84l-f10"); bp, fa, dfa, usf, brsf and frsf only.
+	Network string `json:"network,omitempty" yaml:"network,omitempty"`
+	// InputShape is one example's shape [channels, height, width] for a network; unset, it
+	// follows from the data's width (784: 1×28×28, 3072: 3×32×32).
+	InputShape []int `json:"input_shape,omitempty" yaml:"input_shape,omitempty"`
+	// AugmentCrop pads every training image by this many zeros on each side and crops it
+	// back at a random offset; AugmentFlip mirrors it horizontally with probability ½ (the
+	// usual CIFAR augmentation; a network only; never at test time).
+	AugmentCrop int  `json:"augment_crop,omitempty" yaml:"augment_crop,omitempty"`
+	AugmentFlip bool `json:"augment_flip,omitempty" yaml:"augment_flip,omitempty"`
 }
 
 // DefaultOptions returns the paper's MNIST setting of COPI with backprop perturbations: the
@@ -79,6 +91,9 @@ func finite(name string, v, lo, hi float64) error {
 // numbers, numbers out of range.
 func (o *Options) Validate() error {
 	if _, err := o.netConfig(true); err != nil {
+		return err
+	}
+	if err := o.validateConv(); err != nil {
 		return err
 	}
 	if _, err := nn.ParseLoss(o.Loss); err != nil {
@@ -207,6 +222,9 @@ func init() {
 				if o, ok := opts.(*Options); ok {
 					c := *o
 					c.adapt(name)
+					if c.Network != "" {
+						return c.convMemory(name, s)
+					}
 					return c.memory(name, s)
 				}
 				return 0
@@ -220,6 +238,9 @@ func init() {
 				o, ok := opts.(*Options)
 				if !ok {
 					return nil, fmt.Errorf("rule %s: options of type %T, want *credit.Options", name, opts)
+				}
+				if o.Network != "" {
+					return NewConvModel(e, name, *o, s, seed)
 				}
 				return NewModel(e, name, *o, s, seed)
 			},

@@ -349,6 +349,15 @@ func (l *Learner) UpdateOrder(ph Phase) []int {
 // sideBySide reports whether a step of phase ph runs the layers' updates on the lanes.
 func (l *Learner) sideBySide(ph Phase) bool { return l.lanes != nil && (l.fused || !ph.UpdateW) }
 
+// setLR sets the weights' learning rate (a scheduled epoch's; the decorrelators keep
+// theirs).
+func (l *Learner) setLR(lr float64) {
+	l.Cfg.Optimizer.LR = lr
+	if s, ok := l.opt.(optim.LRSetter); ok {
+		s.SetLR(lr)
+	}
+}
+
 // Optimizer returns the optimiser that applies gradient updates (its state goes into
 // checkpoints).
 func (l *Learner) Optimizer() optim.Optimizer { return l.opt }
