@@ -7,7 +7,9 @@
 //   - ff: forward-forward (Hinton 2022) with hard negatives.
 //   - ccl: counter-current learning (Kao & Hariharan 2024).
 //   - csdp: contrastive signal-dependent plasticity, a spiking circuit (Ororbia 2024).
+//   - dfc: deep feedback control (Meulemans et al. 2021): dfc, dfc-ss, dfc-ssa.
 //   - gevb: global error-vector broadcasting and backprop in vectorized networks (gevb, bp-vec).
+//   - noprop: NoProp-DT (Li, Teh & Pascanu 2025) and backprop on its stack (noprop, bp-noprop).
 //
 // Adding a rule means adding its package and one import line here.
 package rule
@@ -16,6 +18,8 @@ import (
 	_ "github.com/copi-learn/copi/rule/ccl"    // ccl
 	_ "github.com/copi-learn/copi/rule/credit" // bp, decor-bp, copi-*, fa, dfa, usf, brsf, frsf
 	_ "github.com/copi-learn/copi/rule/csdp"   // csdp
+	_ "github.com/copi-learn/copi/rule/dfc"    // dfc, dfc-ss, dfc-ssa
 	_ "github.com/copi-learn/copi/rule/ff"     // ff
 	_ "github.com/copi-learn/copi/rule/gevb"   // gevb, bp-vec
+	_ "github.com/copi-learn/copi/rule/noprop" // noprop, bp-noprop
 )
