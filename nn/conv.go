@@ -176,6 +176,10 @@ func Col2Im(dx, col mat32.Matrix, in Shape3, n, k, stride, pad int) {
 func MaxPool(y, x mat32.Matrix, arg []int32, in Shape3, n, k, stride int) {
 	oh, ow := convOut(in.H, k, stride, 0), convOut(in.W, k, stride, 0)
 	op, ip := oh*ow, in.Plane()
+	if k == 2 && stride == 2 {
+		maxPool2(y, x, arg, in, n, oh, ow)
+		return
+	}
 	for c := 0; c < in.C; c++ {
 		xrow, yrow := x.Row(c), y.Row(c)
 		abase := c * n * op
@@ -195,6 +199,39 @@ func MaxPool(y, x mat32.Matrix, arg []int32, in Shape3, n, k, stride int) {
 					o := e*op + oy*ow + ox
 					yrow[o] = bv
 					arg[abase+o] = int32(best)
+				}
+			}
+		}
+	}
+}
+
+// maxPool2 is [MaxPool] for 2×2 windows with stride 2 (the same results, ties included:
+// the first maximum in row-major window order).
+func maxPool2(y, x mat32.Matrix, arg []int32, in Shape3, n, oh, ow int) {
+	op, ip, w := oh*ow, in.Plane(), in.W
+	for c := 0; c < in.C; c++ {
+		xrow, yrow := x.Row(c), y.Row(c)
+		a := arg[c*n*op : (c+1)*n*op]
+		for e := 0; e < n; e++ {
+			for oy := 0; oy < oh; oy++ {
+				r0 := e*ip + 2*oy*w
+				r1 := r0 + w
+				o := e*op + oy*ow
+				yo, ao := yrow[o:o+ow], a[o:o+ow]
+				top, bot := xrow[r0:r0+2*ow], xrow[r1:r1+2*ow]
+				for ox := range yo {
+					j := 2 * ox
+					best, bv := r0+j, top[j]
+					if v := top[j+1]; v > bv {
+						best, bv = r0+j+1, v
+					}
+					if v := bot[j]; v > bv {
+						best, bv = r1+j, v
+					}
+					if v := bot[j+1]; v > bv {
+						best, bv = r1+j+1, v
+					}
+					yo[ox], ao[ox] = bv, int32(best)
 				}
 			}
 		}

@@ -240,3 +240,47 @@ func TestConvForwardAllocs(t *testing.T) {
 		t.Errorf("forward+backward allocates %v times", allocs)
 	}
 }
+
+// TestMaxPool2MatchesGeneral checks the 2×2 fast path against the general loop, ties
+// included, on odd sizes.
+func TestMaxPool2MatchesGeneral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	in := Shape3{3, 7, 9}
+	n := 2
+	x := mat32.New(3, n*in.Plane())
+	for i := range x.Data {
+		x.Data[i] = float32(rng.IntN(4)) // many ties
+	}
+	oh, ow := convOut(7, 2, 2, 0), convOut(9, 2, 2, 0)
+	y1, y2 := mat32.New(3, n*oh*ow), mat32.New(3, n*oh*ow)
+	a1, a2 := make([]int32, 3*n*oh*ow), make([]int32, 3*n*oh*ow)
+	MaxPool(y1, x, a1, in, n, 2, 2)
+	// the general loop: window 2 with stride 2 given as separate calls cannot reach it, so
+	// compute it directly
+	for c := 0; c < 3; c++ {
+		for e := 0; e < n; e++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					best := e*in.Plane() + 2*oy*9 + 2*ox
+					bv := x.At(c, best)
+					for ki := 0; ki < 2; ki++ {
+						for kj := 0; kj < 2; kj++ {
+							p := e*in.Plane() + (2*oy+ki)*9 + 2*ox + kj
+							if v := x.At(c, p); v > bv {
+								bv, best = v, p
+							}
+						}
+					}
+					o := e*oh*ow + oy*ow + ox
+					y2.Set(c, o, bv)
+					a2[c*n*oh*ow+o] = int32(best)
+				}
+			}
+		}
+	}
+	for i := range y1.Data {
+		if y1.Data[i] != y2.Data[i] || a1[i] != a2[i] {
+			t.Fatalf("value %d: fast %v@%d, general %v@%d", i, y1.Data[i], a1[i], y2.Data[i], a2[i])
+		}
+	}
+}
