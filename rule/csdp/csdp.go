@@ -177,6 +177,7 @@ type Learner struct {
 	rng                  *rand.Rand
 	unif                 uniform32
 	pops                 []*population
+	rec                  *raster
 	pcg                  *rand.PCG
 	probeStats           windowStats
 	gemmProducts         int64
@@ -563,6 +564,9 @@ func (l *Learner) run(rows int, train bool, npos int, u *uniform32) {
 		}
 		if l.stats != nil {
 			l.collect(rows, npos)
+		}
+		if l.rec != nil {
+			l.rec.record(l)
 		}
 		if t == 1 {
 			// The context units carry the label from the second step on.

@@ -496,3 +496,30 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestFigures(t *testing.T) {
+	e := newEngine(t, 1)
+	l := newSmall(t, e, smallOptions())
+	rng := rand.New(rand.NewPCG(8, 8))
+	l.Step(smallBatch(rng), learn.At{})
+	x := mat32.New(3, nIn)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.Float64())
+	}
+	var buf bytes.Buffer
+	if err := l.RenderReconstructions(&buf, x, 3); err == nil {
+		t.Fatal("30 inputs are not a square image, yet no error")
+	}
+	if err := l.RenderRaster(&buf, x, 10); err != nil || buf.Len() == 0 || !bytes.HasPrefix(buf.Bytes(), []byte("\x89PNG")) {
+		t.Fatalf("raster: %v, %d bytes", err, buf.Len())
+	}
+	o := smallOptions()
+	sq, err := New(e, o, learn.Shape{Inputs: 25, Classes: 3, BatchRows: 4, EvalRows: 4}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := sq.RenderReconstructions(&buf, mat32.New(2, 25), 2); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("\x89PNG")) {
+		t.Fatalf("reconstructions: %v", err)
+	}
+}
