@@ -523,3 +523,23 @@ func TestFigures(t *testing.T) {
 		t.Fatalf("reconstructions: %v", err)
 	}
 }
+
+// TestThreadsGiveSameBits: one and two threads, auto kernels, the same weights bit for bit.
+func TestThreadsGiveSameBits(t *testing.T) {
+	o := smallOptions()
+	o.Kernels = KernelsAuto
+	o.SparseBelow = 0.1 // a mix of event and GEMM products on this circuit
+	a, b := newSmall(t, newEngine(t, 1), o), newSmall(t, newEngine(t, 2), o)
+	rng := rand.New(rand.NewPCG(3, 1))
+	for g := 0; g < 3; g++ {
+		bt := smallBatch(rng)
+		a.Step(bt, learn.At{Global: int64(g)})
+		b.Step(bt, learn.At{Global: int64(g)})
+	}
+	if s := sameWeights(a, b); s != "" {
+		t.Fatalf("%s differs between 1 and 2 threads", s)
+	}
+	if a.gemmProducts == 0 || a.sparseProducts == 0 {
+		t.Fatalf("products: %d GEMM, %d event-driven; want both", a.gemmProducts, a.sparseProducts)
+	}
+}
