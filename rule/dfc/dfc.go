@@ -674,14 +674,16 @@ func (l *Learner) eulerLayer(s *sim, i, n int, k, ka float32, instant bool, nois
 				rv, fv = vv, ar[j]
 			} else {
 				rv = tanh32(vv)
-				if i > 1 {
+				if !accumulate {
+					// fa is only needed for δ: the feedback phase and SS skip it
+				} else if i > 1 {
 					fv = tanh32(ar[j])
 				} else {
 					fv = far[j]
 				}
 			}
 			rr[j] = rv
-			if i > 1 {
+			if i > 1 && accumulate {
 				far[j] = fv
 			}
 			if accumulate {
