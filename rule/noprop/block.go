@@ -69,7 +69,7 @@ func (f *fcImage) backward(e *mat32.Engine, x, out, dOut mat32.Matrix) {
 
 // block is one NoProp denoising block û_t = softmax(logits_t(x, z)) W_embed, as the
 // paper's figure draws it with a fully connected image path and without batch
-// normalisation (row vectors, H = Hidden):
+// normalisation (row vectors, H = Sizes[1]):
 //
 //	h_x  = image(x)                                 (fc: relu(x W_x + b_x), H wide)
 //	h_z1 = relu(z W_z1 + b_z1)                      (H)

@@ -163,7 +163,7 @@ func (l *Learner) Describe() string {
 		how = "trained end to end by backprop"
 	}
 	return fmt.Sprintf("%d NoProp blocks (fc image path, hidden %d, %d weights each), %s embedding of width %d, %s",
-		l.opts.Blocks, l.opts.Hidden, n, l.opts.Embedding, l.d, how)
+		l.opts.Blocks, l.opts.Sizes[1], n, l.opts.Embedding, l.d, how)
 }
 
 // checkSet panics on a labelled set the learner cannot read.

@@ -43,7 +43,7 @@
 // and its gradient is backpropagated through the whole chain (through û_t, the softmax and
 // W_embed, and through b_t z_{t−1} into the blocks below), one AdamW over every parameter.
 //
-// Blocks: the image path is fully connected ([ImageFC], one ReLU layer of Hidden units) in
+// Blocks: the image path is fully connected ([ImageFC], one ReLU layer of H units) in
 // place of the paper's convolutional module; the rest follows the paper's figure without
 // batch normalisation. Initialisation: PyTorch's default Linear init (U(±1/√fan_in) for
 // weights and biases); a learned embedding starts N(0, 1) as nn.Embedding.
@@ -82,7 +82,7 @@ func init() {
 			return 0
 		}
 		d := embedDim(*o, s)
-		H := float64(o.Hidden)
+		H := float64(o.Sizes[1])
 		blockParams := float64(s.Inputs)*H + float64(d)*H + 3*H*H + H*H/2 + H/2*float64(s.Classes) + 6*H
 		rows := float64(max(s.BatchRows, 1)) + float64(min(max(s.EvalRows, 1), maxChunk))
 		act := rows * (7*H + float64(s.Classes)*4 + float64(d)*8)
@@ -221,11 +221,15 @@ func New(e *mat32.Engine, opts Options, s learn.Shape, seed uint64, bp bool) (*L
 	if s.Inputs < 1 || s.Classes < 2 || s.BatchRows < 1 || s.EvalRows < 0 {
 		return nil, fmt.Errorf("%s: shape %+v: want inputs ≥ 1, classes ≥ 2, batch rows ≥ 1", rule, s)
 	}
+	if opts.Sizes[0] != s.Inputs || opts.Sizes[2] != s.Classes {
+		return nil, fmt.Errorf("noprop option sizes = %v: want the data's %d inputs first and its %d classes last", opts.Sizes, s.Inputs, s.Classes)
+	}
+	opts.Sizes = append([]int(nil), opts.Sizes...)
 	d := embedDim(opts, s)
 	l := &Learner{opts: opts, bp: bp, e: e, shape: s, classes: s.Classes, d: d, seed: seed}
 	l.sched = NewSchedule(opts.Blocks, opts.Eta, opts.ScheduleOffset)
 	rng := rand.New(rand.NewPCG(mix(seed^initSalt), 0))
-	T, K, H, N := opts.Blocks, s.Classes, opts.Hidden, s.BatchRows
+	T, K, H, N := opts.Blocks, s.Classes, opts.Sizes[1], s.BatchRows
 	for range T {
 		l.blocks = append(l.blocks, newBlock(s.Inputs, d, H, K, rng))
 	}
@@ -285,7 +289,11 @@ func New(e *mat32.Engine, opts Options, s learn.Shape, seed uint64, bp bool) (*L
 }
 
 // Options returns the learner's options.
-func (l *Learner) Options() Options { return l.opts }
+func (l *Learner) Options() Options {
+	o := l.opts
+	o.Sizes = append([]int(nil), o.Sizes...)
+	return o
+}
 
 // Schedule returns the learner's noise schedule.
 func (l *Learner) Schedule() Schedule { return l.sched }
@@ -319,7 +327,11 @@ func (l *Learner) Step(b learn.Batch, at learn.At) (loss float64, correct int) {
 	}
 	oneHot(top(l.y, n), b.Labels)
 	if l.bp {
-		return l.stepBP(b)
+		loss, correct = l.bpGradients(b)
+		if !math.IsNaN(loss) {
+			l.opt[0].step()
+		}
+		return loss, correct
 	}
 	return l.stepNoProp(b), -1
 }
@@ -404,9 +416,10 @@ func (l *Learner) outputCE(uy mat32.Matrix, n int, grad bool) float64 {
 	return ce
 }
 
-// stepBP is the baseline's step: the inference chain from noise, its cross-entropy,
-// backprop through every block, one AdamW step.
-func (l *Learner) stepBP(b learn.Batch) (float64, int) {
+// bpGradients is the baseline's step without its AdamW update: the inference chain from
+// noise, its cross-entropy and the gradients of every parameter by backprop through every
+// block. It returns NaN when the loss or a gradient is not finite.
+func (l *Learner) bpGradients(b learn.Batch) (float64, int) {
 	n := b.X.Rows
 	e, sc, T := l.e, l.sched, l.opts.Blocks
 	for k := range l.z[0].Data[:n*l.d] {
@@ -456,7 +469,6 @@ func (l *Learner) stepBP(b learn.Batch) (float64, int) {
 	if !l.gradsFinite(l.opt[0].ps) {
 		return math.NaN(), correct
 	}
-	l.opt[0].step()
 	return ce, correct
 }
 

@@ -18,7 +18,7 @@ const (
 )
 
 // ImageFC is the only image path built: the image through one fully connected ReLU layer
-// of Hidden units, in place of the paper's convolutional module followed by a fully
+// of Sizes[1] units, in place of the paper's convolutional module followed by a fully
 // connected layer ([Options.Image]).
 const ImageFC = "fc"
 
@@ -35,8 +35,9 @@ type Options struct {
 	// EmbedDim is the embedding's width for "learned" (the paper's 20); "onehot" uses the
 	// number of classes and "prototype" the image size whatever it says.
 	EmbedDim int `json:"embed_dim" yaml:"embed_dim"`
-	// Hidden is the width of the blocks' layers (the last hidden layer has Hidden/2).
-	Hidden int `json:"hidden" yaml:"hidden"`
+	// Sizes is [inputs, H, classes]: the image width, the width H of the blocks' layers (the
+	// last hidden layer of a block has H/2) and the number of classes.
+	Sizes []int `json:"sizes" yaml:"sizes"`
 	// Image is the blocks' image path: "fc" (the only one built; see [ImageFC]).
 	Image string `json:"image" yaml:"image"`
 	// LR and WeightDecay are AdamW's (decoupled weight decay, PyTorch's AdamW: each step
@@ -53,14 +54,14 @@ type Options struct {
 }
 
 // DefaultOptions returns the paper's setting (T = 10, η = 0.1, AdamW 1e-3 with weight
-// decay 1e-3, one-hot embedding) with the fully connected image path of width 256.
+// decay 1e-3, one-hot embedding) with the fully connected image path, blocks of width 256.
 func DefaultOptions() Options {
 	return Options{
 		Blocks:         10,
 		Eta:            0.1,
 		Embedding:      EmbedOneHot,
 		EmbedDim:       20,
-		Hidden:         256,
+		Sizes:          []int{784, 256, 10},
 		Image:          ImageFC,
 		LR:             1e-3,
 		WeightDecay:    1e-3,
@@ -104,8 +105,8 @@ func (o *Options) Validate() error {
 	if o.Embedding == EmbedLearned && (o.EmbedDim < 1 || o.EmbedDim > maxWidth) {
 		return fmt.Errorf("noprop option embed_dim = %d: want an integer in [1, %d]", o.EmbedDim, maxWidth)
 	}
-	if o.Hidden < 2 || o.Hidden > maxWidth {
-		return fmt.Errorf("noprop option hidden = %d: want an integer in [2, %d]", o.Hidden, maxWidth)
+	if len(o.Sizes) != 3 || o.Sizes[0] < 1 || o.Sizes[0] > 1<<24 || o.Sizes[1] < 2 || o.Sizes[1] > maxWidth || o.Sizes[2] < 2 || o.Sizes[2] > maxWidth {
+		return fmt.Errorf("noprop option sizes = %v: want [inputs, block width ≥ 2, classes ≥ 2], e.g. [784, 256, 10]", o.Sizes)
 	}
 	if o.Image != ImageFC {
 		return fmt.Errorf("noprop option image = %q: want %q (the convolutional path is not built yet)", o.Image, ImageFC)
