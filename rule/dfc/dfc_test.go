@@ -504,3 +504,21 @@ func TestStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateFollowsGradient: with Q = Jᵀ the three variants' updates point along the
+// backprop gradient (a flipped sign or a transposed feedback would give ≥ 90°).
+func TestUpdateFollowsGradient(t *testing.T) {
+	o := small()
+	o.Forward.Steps = 2000
+	for _, v := range []Variant{DFC, SS, SSA} {
+		l := newL(t, o, v, 64)
+		b := batch(64, 6, 3, 1)
+		alignQ(l, b)
+		p := l.Probe(b)
+		for i, a := range p.Layers["update_angle_deg"] {
+			if !(a < 45) {
+				t.Errorf("%s layer %d: update at %.1f° from the gradient", v, i+1, a)
+			}
+		}
+	}
+}
