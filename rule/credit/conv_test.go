@@ -102,6 +102,18 @@ func TestConvFeedbackShapes(t *testing.T) {
 				t.Errorf("%s: %d feedback angles, want %d", rule, got, L-1)
 			}
 		}
+		if rule == "fa" {
+			// With B set to a copy of W, FA's credit is backprop's: every update is the
+			// gradient (the FA path differs from bp's only in the matrix it uses).
+			for l := 1; l < L; l++ {
+				mat32.Copy(m.Feedback[l], m.Net.Layer(l).W)
+			}
+			for l, a := range m.Probe(b).Layers["update_angle_deg"] {
+				if a > 0.1 {
+					t.Errorf("fa with B = W: layer %d update %v° off the gradient", l+1, a)
+				}
+			}
+		}
 		if rule == "usf" {
 			// uSF's B has W's signs: the angle is well below 90°.
 			if a := p.Layers["feedback_angle_deg"][0]; a > 60 {
