@@ -9,6 +9,7 @@
 //   - csdp: contrastive signal-dependent plasticity, a spiking circuit (Ororbia 2024).
 //   - dfc: deep feedback control (Meulemans et al. 2021): dfc, dfc-ss, dfc-ssa.
 //   - gevb: global error-vector broadcasting and backprop in vectorized networks (gevb, bp-vec).
+//   - noprop: NoProp-DT (Li, Teh & Pascanu 2025) and backprop on its stack (noprop, bp-noprop).
 //
 // Adding a rule means adding its package and one import line here.
 package rule
@@ -20,4 +21,5 @@ import (
 	_ "github.com/copi-learn/copi/rule/dfc"    // dfc, dfc-ss, dfc-ssa
 	_ "github.com/copi-learn/copi/rule/ff"     // ff
 	_ "github.com/copi-learn/copi/rule/gevb"   // gevb, bp-vec
+	_ "github.com/copi-learn/copi/rule/noprop" // noprop, bp-noprop
 )
