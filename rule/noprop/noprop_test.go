@@ -11,7 +11,7 @@ import (
 	"github.com/copi-learn/copi/mat32"
 )
 
-func engine(t *testing.T) *mat32.Engine {
+func engine(t testing.TB) *mat32.Engine {
 	t.Helper()
 	e, err := mat32.NewEngine(mat32.Options{Threads: 1})
 	if err != nil {
