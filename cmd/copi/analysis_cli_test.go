@@ -157,3 +157,22 @@ func TestParseUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeFilters(t *testing.T) {
+	ck := filepath.Join(t.TempDir(), "conv.ckpt")
+	_, stderr, err := run(t, "train", "--preset", "fashion-mnist/lenet-bp", "--checkpoint", ck, "--data", "fashion-mnist-sample",
+		"--set", "network=c4k3-m2-f10", "--epochs", "1", "--threads", "2", "-q")
+	if err != nil {
+		t.Fatalf("train a small conv net: %v\n%s", err, stderr)
+	}
+	png := filepath.Join(t.TempDir(), "f.png")
+	out, stderr, err := run(t, "analyze", "filters", ck, "-o", png)
+	if err != nil || !strings.Contains(out, "4 filters of 1×3×3") {
+		t.Fatalf("analyze filters: %v\n%s%s", err, out, stderr)
+	}
+	checkPNG(t, png)
+	mlp := trainSmall(t, "mnist/bp-adam")
+	if _, stderr, err := run(t, "analyze", "filters", mlp, "-o", png); err == nil || !strings.Contains(err.Error()+stderr, "no convolutional first layer") {
+		t.Fatalf("filters of an MLP: %v\n%s", err, stderr)
+	}
+}
