@@ -176,3 +176,24 @@ func TestAnalyzeFilters(t *testing.T) {
 		t.Fatalf("filters of an MLP: %v\n%s", err, stderr)
 	}
 }
+
+func TestAnalyzeSpikes(t *testing.T) {
+	ck := filepath.Join(t.TempDir(), "csdp.ckpt")
+	_, stderr, err := run(t, "train", "--preset", "mnist/csdp", "--checkpoint", ck, "--data", "fashion-mnist-sample",
+		"--set", "hidden=[40,20]", "--set", "steps=5", "--set", "batch_size=500",
+		"--epochs", "1", "--threads", "2", "-q")
+	if err != nil {
+		t.Fatalf("train a small circuit: %v\n%s", err, stderr)
+	}
+	dir := t.TempDir()
+	out, stderr, err := run(t, "analyze", "spikes", ck, "--data", "fashion-mnist-sample", "--dir", dir, "--images", "4", "--units", "20")
+	if err != nil || strings.Count(out, "wrote") != 2 {
+		t.Fatalf("analyze spikes: %v\n%s%s", err, out, stderr)
+	}
+	checkPNG(t, filepath.Join(dir, "reconstructions.png"))
+	checkPNG(t, filepath.Join(dir, "raster.png"))
+	mlp := trainSmall(t, "mnist/bp-adam")
+	if _, stderr, err := run(t, "analyze", "spikes", mlp, "--data", "fashion-mnist-sample", "--dir", dir); err == nil || !strings.Contains(err.Error()+stderr, "not a spiking circuit") {
+		t.Fatalf("spikes of an MLP: %v\n%s", err, stderr)
+	}
+}

@@ -23,7 +23,7 @@ inference formula and draws them as images; see 'copi analyze rf --help'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newAnalyzeRFCmd(), newAnalyzeFiltersCmd())
+	cmd.AddCommand(newAnalyzeRFCmd(), newAnalyzeFiltersCmd(), newAnalyzeSpikesCmd())
 	return cmd
 }
 
