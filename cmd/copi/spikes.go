@@ -88,4 +88,3 @@ layer; time runs across).`,
 	cmd.Flags().IntVar(&units, "units", 150, "units per hidden layer in the raster")
 	return cmd
 }
-
