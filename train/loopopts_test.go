@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/copi-learn/copi/learn"
 )
 
 // TestValidationSplitHoldsOutAndReports checks the split: the held-out and the training
@@ -147,7 +149,7 @@ func TestStopAtTrainAccuracy(t *testing.T) {
 	// The first epoch whose training accuracy reached 95 %, from the uninterrupted run.
 	want := -1
 	for _, r := range full.Records() {
-		if r.TrainAcc >= 0.95 {
+		if r.TrainAcc != nil && *r.TrainAcc >= 0.95 {
 			want = r.Epoch
 			break
 		}
@@ -210,5 +212,28 @@ func TestLoopOptionErrors(t *testing.T) {
 	cfg.BatchSize = 300
 	if _, err := NewTrainer(newEngine(t, 1), cfg, toyData(400, 20, 1)); err == nil || !strings.Contains(err.Error(), "one batch") {
 		t.Errorf("a split leaving less than a batch: %v", err)
+	}
+}
+
+// unmeasuredLearner is the bp learner whose steps report no accuracy (correct = −1).
+type unmeasuredLearner struct{ recordingLearner }
+
+func (u *unmeasuredLearner) Step(b learn.Batch, at learn.At) (float64, int) {
+	loss, _ := u.recordingLearner.Step(b, at)
+	return loss, -1
+}
+
+func TestUnmeasuredTrainingAccuracyIsAbsent(t *testing.T) {
+	tr, err := NewTrainer(newEngine(t, 1), toyConfig("bp"), toyData(200, 20, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Learner = &unmeasuredLearner{recordingLearner{Learner: tr.Learner}}
+	if err := tr.Run(context.Background(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(tr.Records()[0])
+	if tr.Records()[0].TrainAcc != nil || strings.Contains(string(b), "train_acc") {
+		t.Fatalf("a rule that measures no training accuracy recorded one: %s", b)
 	}
 }

@@ -122,9 +122,10 @@ type Record struct {
 	// measured on each batch before its update (0 in the record taken before training,
 	// whose Step is 0).
 	TrainLoss float64 `json:"train_loss"`
-	TrainAcc  float64 `json:"train_acc"`
-	TestLoss  float64 `json:"test_loss"`
-	TestAcc   float64 `json:"test_acc"`
+	// TrainAcc is absent (nil) for rules whose steps do not measure their accuracy.
+	TrainAcc *float64 `json:"train_acc,omitempty"`
+	TestLoss float64  `json:"test_loss"`
+	TestAcc  float64  `json:"test_acc"`
 	// ValLoss and ValAcc measure the examples held out by Config.ValidationSplit (absent
 	// without one).
 	ValLoss *float64 `json:"val_loss,omitempty"`
@@ -530,7 +531,8 @@ func (t *Trainer) evaluate(label string, frac float64) Record {
 	if t.running.count > 0 {
 		rec.TrainLoss = t.running.loss / float64(t.running.count)
 		if t.running.measured {
-			rec.TrainAcc = float64(t.running.correct) / float64(t.running.count)
+			acc := float64(t.running.correct) / float64(t.running.count)
+			rec.TrainAcc = &acc
 		}
 	}
 	t.running = runningStats{}

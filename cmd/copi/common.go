@@ -133,8 +133,8 @@ func (p *progress) Eval(r train.Record) {
 			p.label, r.TestLoss, 100*r.TestAcc, scalarsText(r.Scalars))
 		return
 	}
-	fmt.Fprintf(p.w, "%s epoch %d%s  train loss %.4f acc %5.2f%%  test loss %.4f acc %5.2f%%%s  %.1fs\n",
-		p.label, r.Epoch, fraction(r.EpochFraction), r.TrainLoss, 100*r.TrainAcc, r.TestLoss, 100*r.TestAcc, scalarsText(r.Scalars), r.Seconds)
+	fmt.Fprintf(p.w, "%s epoch %d%s  train loss %.4f acc %s%%  test loss %.4f acc %5.2f%%%s  %.1fs\n",
+		p.label, r.Epoch, fraction(r.EpochFraction), r.TrainLoss, percentOrDash(r.TrainAcc), r.TestLoss, 100*r.TestAcc, scalarsText(r.Scalars), r.Seconds)
 }
 
 // scalarsText formats a record's scalars for a progress line ("  decorrelation 0.1234"),
@@ -199,7 +199,7 @@ func printRecords(w io.Writer, recs []train.Record) {
 		if r.EpochFraction < 1 {
 			ep = fmt.Sprintf("%.1f", float64(r.Epoch)+r.EpochFraction)
 		}
-		trainLoss, trainAcc := fmt.Sprintf("%.4f", r.TrainLoss), fmt.Sprintf("%.2f", 100*r.TrainAcc)
+		trainLoss, trainAcc := fmt.Sprintf("%.4f", r.TrainLoss), percentOrDash(r.TrainAcc)
 		if r.BeforeTraining() {
 			ep, trainLoss, trainAcc = "start", "–", "–"
 		}
@@ -396,4 +396,12 @@ func checkWritable(path string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// percentOrDash formats a fraction as a percentage, or "–" when it was not measured.
+func percentOrDash(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", 100**v)
 }
