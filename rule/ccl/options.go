@@ -2,7 +2,8 @@ package ccl
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/copi-learn/copi/learn"
 )
 
 // The forms of the local losses ([Options.Form]).
@@ -52,16 +53,10 @@ func DefaultOptions() Options {
 // maxWidth bounds a layer's width.
 const maxWidth = 1 << 20
 
-// check returns an error unless v is finite and in [lo, hi] ((lo, hi] when openLo).
+// check checks one option value against [lo, hi], open at lo when openLo (see
+// learn.CheckRange).
 func check(name string, v, lo, hi float64, openLo bool) error {
-	if !math.IsNaN(v) && !math.IsInf(v, 0) && (v > lo || (!openLo && v == lo)) && v <= hi {
-		return nil
-	}
-	lb := "["
-	if openLo {
-		lb = "("
-	}
-	return fmt.Errorf("ccl option %s = %v: want a finite number in %s%g, %g]", name, v, lb, lo, hi)
+	return learn.CheckRange("ccl", name, v, lo, hi, openLo, false)
 }
 
 // Validate checks every option: each number finite and in its range, the form known. It

@@ -2,7 +2,8 @@ package csdp
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/copi-learn/copi/learn"
 )
 
 // The training modes ([Options.Mode]).
@@ -102,15 +103,10 @@ func DefaultOptions() Options {
 
 const maxWidth = 1 << 16
 
+// checkRange checks one option value against [lo, hi], open at lo when openLo (see
+// learn.CheckRange).
 func checkRange(name string, v, lo, hi float64, openLo bool) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v > hi || v < lo || (openLo && v == lo) {
-		lb := "["
-		if openLo {
-			lb = "("
-		}
-		return fmt.Errorf("csdp option %s = %v: want a finite number in %s%g, %g]", name, v, lb, lo, hi)
-	}
-	return nil
+	return learn.CheckRange("csdp", name, v, lo, hi, openLo, false)
 }
 
 // Validate checks every option and returns one error naming the first bad one and what it

@@ -2,7 +2,8 @@ package dfc
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/copi-learn/copi/learn"
 )
 
 // Controller holds the settings of one simulated controller: the forward phase's (which
@@ -130,16 +131,10 @@ const (
 	maxSteps = 1 << 20
 )
 
-// check returns an error unless v is finite and in [lo, hi] ((lo, hi] when openLo).
+// check checks one option value against [lo, hi], open at lo when openLo (see
+// learn.CheckRange).
 func check(name string, v, lo, hi float64, openLo bool) error {
-	if !math.IsNaN(v) && !math.IsInf(v, 0) && (v > lo || (!openLo && v == lo)) && v <= hi {
-		return nil
-	}
-	lb := "["
-	if openLo {
-		lb = "("
-	}
-	return fmt.Errorf("dfc option %s = %v: want a finite number in %s%g, %g]", name, v, lb, lo, hi)
+	return learn.CheckRange("dfc", name, v, lo, hi, openLo, false)
 }
 
 func (c Controller) validate(p string) error {

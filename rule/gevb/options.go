@@ -2,7 +2,8 @@ package gevb
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/copi-learn/copi/learn"
 )
 
 // The sign structures of the network ([Options.Weights]).
@@ -75,22 +76,9 @@ func DefaultOptions() Options {
 // maxWidth bounds a layer's width.
 const maxWidth = 1 << 20
 
-// check returns an error unless v is finite and in [lo, hi] ((lo, hi] when openLo, [lo, hi)
-// when openHi).
+// check checks one option value against an interval (see learn.CheckRange).
 func check(name string, v, lo, hi float64, openLo, openHi bool) error {
-	okLo := v > lo || (!openLo && v == lo)
-	okHi := v < hi || (!openHi && v == hi)
-	if !math.IsNaN(v) && !math.IsInf(v, 0) && okLo && okHi {
-		return nil
-	}
-	lb, rb := "[", "]"
-	if openLo {
-		lb = "("
-	}
-	if openHi {
-		rb = ")"
-	}
-	return fmt.Errorf("gevb option %s = %v: want a finite number in %s%g, %g%s", name, v, lb, lo, hi, rb)
+	return learn.CheckRange("gevb", name, v, lo, hi, openLo, openHi)
 }
 
 // Validate checks every option and returns one error naming the first bad option and the

@@ -2,7 +2,8 @@ package noprop
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/copi-learn/copi/learn"
 )
 
 // The label embeddings ([Options.Embedding]).
@@ -76,16 +77,10 @@ const (
 	maxWidth  = 1 << 16
 )
 
-// check returns an error unless v is finite and in [lo, hi] ((lo, hi] when openLo).
+// check checks one option value against [lo, hi], open at lo when openLo (see
+// learn.CheckRange).
 func check(name string, v, lo, hi float64, openLo bool) error {
-	if !math.IsNaN(v) && !math.IsInf(v, 0) && (v > lo || (!openLo && v == lo)) && v <= hi {
-		return nil
-	}
-	lb := "["
-	if openLo {
-		lb = "("
-	}
-	return fmt.Errorf("noprop option %s = %v: want a finite number in %s%g, %g]", name, v, lb, lo, hi)
+	return learn.CheckRange("noprop", name, v, lo, hi, openLo, false)
 }
 
 // Validate checks every option and returns one error naming the first bad one and the
