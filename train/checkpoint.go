@@ -160,7 +160,7 @@ func (o *Opened) Evaluate(name string, x mat32.Matrix, y []uint8, classes int) (
 
 // ResumableKeys are the loop's settings that may change when a run resumes; a rule adds its
 // own (learn.Rule.Resumable).
-var ResumableKeys = []string{"epochs", "eval_every", "stop_at_train_accuracy"}
+var ResumableKeys = []string{"epochs", "eval_every", "stop_at_train_accuracy", "stop_measure"}
 
 // Resume rebuilds a trainer from the checkpoint at path on the given data. Each override
 // ("key=value", as --set gives it) changes the configuration first: only the loop's
@@ -206,7 +206,7 @@ func ResumeCheckpoint(eng *mat32.Engine, ck *checkpoint.Checkpoint, path string,
 		return nil, fmt.Errorf("resuming %s: %w", path, err)
 	}
 	if t.Stopped != "" {
-		if cfg.StopAtTrainAccuracy == saved.StopAtTrainAccuracy {
+		if cfg.StopAtTrainAccuracy == saved.StopAtTrainAccuracy && cfg.StopMeasure == saved.StopMeasure {
 			return nil, fmt.Errorf("resuming %s: the run stopped early (%s): nothing left to train; pass --set stop_at_train_accuracy=0 (or a higher value) to train further", path, t.Stopped)
 		}
 		t.Stopped = ""

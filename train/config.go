@@ -59,6 +59,11 @@ type Config struct {
 	// accuracy (over that epoch's batches, each measured before its update) reaches it;
 	// GEVB's authors stop at 100. 0 turns it off; Epochs stays the upper bound.
 	StopAtTrainAccuracy float64
+	// StopMeasure says which training accuracy StopAtTrainAccuracy reads: "running" (or
+	// empty), the epoch's batches, each measured before its update; or "full", a pass over
+	// the training set with the weights at the epoch's end, as GEVB's authors check it
+	// (one extra forward pass over the training set per epoch).
+	StopMeasure string
 	// InputMean and InputStd normalise every input the learner sees, x → (x − mean)/std:
 	// one value for all inputs, or one per channel (channels first). The authors of
 	// counter-current learning normalise MNIST with 0.1307 and 0.3081, Fashion-MNIST with
@@ -75,7 +80,7 @@ type Config struct {
 }
 
 // commonKeys are the configuration's own keys, in the order they are written.
-var commonKeys = []string{"preset", "rule", "batch_size", "epochs", "eval_every", "validation", "validation_split", "stop_at_train_accuracy", "input_mean", "input_std", "shuffle_first_epoch", "seed"}
+var commonKeys = []string{"preset", "rule", "batch_size", "epochs", "eval_every", "validation", "validation_split", "stop_at_train_accuracy", "stop_measure", "input_mean", "input_std", "shuffle_first_epoch", "seed"}
 
 // configDoc is the written form of a Config.
 type configDoc struct {
@@ -87,6 +92,7 @@ type configDoc struct {
 	Validation        int       `json:"validation,omitempty" yaml:"validation,omitempty"`
 	ValidationSplit   float64   `json:"validation_split,omitempty" yaml:"validation_split,omitempty"`
 	StopAtTrainAcc    float64   `json:"stop_at_train_accuracy,omitempty" yaml:"stop_at_train_accuracy,omitempty"`
+	StopMeasure       string    `json:"stop_measure,omitempty" yaml:"stop_measure,omitempty"`
 	InputMean         []float64 `json:"input_mean,omitempty" yaml:"input_mean,omitempty"`
 	InputStd          []float64 `json:"input_std,omitempty" yaml:"input_std,omitempty"`
 	ShuffleFirstEpoch bool      `json:"shuffle_first_epoch" yaml:"shuffle_first_epoch"`
@@ -97,7 +103,7 @@ type configDoc struct {
 func (c Config) doc() configDoc {
 	return configDoc{Preset: c.Preset, Rule: c.Rule, BatchSize: c.BatchSize, Epochs: c.Epochs,
 		EvalEvery: c.EvalEvery, Validation: c.Validation, ValidationSplit: c.ValidationSplit,
-		StopAtTrainAcc: c.StopAtTrainAccuracy, InputMean: c.InputMean, InputStd: c.InputStd, ShuffleFirstEpoch: c.ShuffleFirstEpoch, Seed: c.Seed,
+		StopAtTrainAcc: c.StopAtTrainAccuracy, StopMeasure: c.StopMeasure, InputMean: c.InputMean, InputStd: c.InputStd, ShuffleFirstEpoch: c.ShuffleFirstEpoch, Seed: c.Seed,
 		Options: c.Options}
 }
 
@@ -265,6 +271,8 @@ func (c *Config) applyKey(key string, val *yaml.Node) error {
 		dst = &c.ValidationSplit
 	case "stop_at_train_accuracy":
 		dst = &c.StopAtTrainAccuracy
+	case "stop_measure":
+		dst = &c.StopMeasure
 	case "input_mean":
 		dst = &c.InputMean
 	case "input_std":
@@ -463,6 +471,9 @@ func (c Config) Validate() error {
 	}
 	if math.IsNaN(c.StopAtTrainAccuracy) || c.StopAtTrainAccuracy < 0 || c.StopAtTrainAccuracy > 100 {
 		return fmt.Errorf("stop_at_train_accuracy %v must be a percentage in [0, 100] (0 turns it off)", c.StopAtTrainAccuracy)
+	}
+	if c.StopMeasure != "" && c.StopMeasure != "running" && c.StopMeasure != "full" {
+		return fmt.Errorf("stop_measure %q: want running (the epoch's batches) or full (a pass over the training set)", c.StopMeasure)
 	}
 	if err := checkInputNorm(c.InputMean, c.InputStd); err != nil {
 		return err

@@ -237,3 +237,44 @@ func TestUnmeasuredTrainingAccuracyIsAbsent(t *testing.T) {
 		t.Fatalf("a rule that measures no training accuracy recorded one: %s", b)
 	}
 }
+
+// TestStopOnFullPass checks stop_measure=full: the run stops after the first epoch whose
+// weights classify the training set at the threshold, read by a pass over it.
+func TestStopOnFullPass(t *testing.T) {
+	eng := newEngine(t, 2)
+	d := toyData(400, 20, 1)
+	cfg := toyConfig("bp")
+	cfg.Epochs, cfg.EvalEvery = 50, 1
+	cfg.StopAtTrainAccuracy, cfg.StopMeasure = 95, "full"
+	cfg.ValidationSplit = 0.1
+	tr, err := NewTrainer(eng, cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []float64 // full-pass accuracy at each epoch end, measured independently
+	if err := tr.Run(context.Background(), Options{OnEval: func(Record) error {
+		before = append(before, tr.trainAccuracy())
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Stopped == "" || !strings.Contains(tr.Stopped, "full pass") {
+		t.Fatalf("did not stop on a full pass: %q after epoch %d", tr.Stopped, tr.Pos.Epoch-1)
+	}
+	last := len(before) - 1
+	if last < 1 {
+		t.Fatalf("stopped after epoch %d: the toy problem must take more than one epoch for this test to mean anything", last)
+	}
+	if before[last] < 0.95 {
+		t.Fatalf("stopped with full-pass training accuracy %.3f < 0.95", before[last])
+	}
+	for e := 0; e < last; e++ {
+		if before[e] >= 0.95 {
+			t.Fatalf("epoch %d already reached %.3f on a full pass, but the run went on to epoch %d", e, before[e], last)
+		}
+	}
+	cfg.StopMeasure = "sometimes"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "stop_measure") {
+		t.Fatalf("bad stop_measure: %v", err)
+	}
+}

@@ -471,9 +471,15 @@ func (t *Trainer) Run(ctx context.Context, opt Options) error {
 		}
 		t.seconds += time.Since(start).Seconds()
 		t.Pos = Position{Epoch: epoch + 1}
-		if stop := t.Cfg.StopAtTrainAccuracy; stop > 0 && t.epochStats.measured && t.epochStats.count > 0 {
-			if acc := 100 * float64(t.epochStats.correct) / float64(t.epochStats.count); acc >= stop {
-				t.Stopped = fmt.Sprintf("training accuracy %.2f%% in epoch %d reached stop_at_train_accuracy %g", acc, epoch, stop)
+		if stop := t.Cfg.StopAtTrainAccuracy; stop > 0 {
+			if t.Cfg.StopMeasure == "full" {
+				if acc := 100 * t.trainAccuracy(); acc >= stop {
+					t.Stopped = fmt.Sprintf("training accuracy %.2f%% (a full pass) after epoch %d reached stop_at_train_accuracy %g", acc, epoch, stop)
+				}
+			} else if t.epochStats.measured && t.epochStats.count > 0 {
+				if acc := 100 * float64(t.epochStats.correct) / float64(t.epochStats.count); acc >= stop {
+					t.Stopped = fmt.Sprintf("training accuracy %.2f%% in epoch %d reached stop_at_train_accuracy %g", acc, epoch, stop)
+				}
 			}
 		}
 		t.epochStats = runningStats{}
@@ -613,4 +619,31 @@ func BestValidation(recs []Record) (best Record, ok bool) {
 		}
 	}
 	return best, ok
+}
+
+// trainAccuracy measures the training examples (without a held-out validation part) with
+// the current weights, in chunks of evalChunk rows gathered and normalised as training
+// batches are.
+func (t *Trainer) trainAccuracy() float64 {
+	n := t.trainRows()
+	buf := mat32.New(min(evalChunk, n), t.Data.TrainX.Cols)
+	labels := make([]uint8, buf.Rows)
+	correct := 0.0
+	for i := 0; i < n; i += buf.Rows {
+		j := min(i+buf.Rows, n)
+		for r := i; r < j; r++ {
+			src := r
+			if t.trainIdx != nil {
+				src = int(t.trainIdx[r])
+			}
+			copy(buf.Row(r-i), t.Data.TrainX.Row(src))
+			if t.norm != nil {
+				t.norm.row(buf.Row(r - i))
+			}
+			labels[r-i] = t.Data.TrainY[src]
+		}
+		x := buf.Slice(0, j-i, 0, buf.Cols)
+		correct += t.Evaluate(x, labels[:j-i]).Acc * float64(j-i)
+	}
+	return correct / float64(n)
 }
