@@ -84,27 +84,24 @@ var commonKeys = []string{"preset", "rule", "batch_size", "epochs", "eval_every"
 
 // configDoc is the written form of a Config.
 type configDoc struct {
-	Preset            string    `json:"preset,omitempty" yaml:"preset,omitempty"`
-	Rule              string    `json:"rule" yaml:"rule"`
-	BatchSize         int       `json:"batch_size" yaml:"batch_size"`
-	Epochs            int       `json:"epochs" yaml:"epochs"`
-	EvalEvery         float64   `json:"eval_every" yaml:"eval_every"`
-	Validation        int       `json:"validation,omitempty" yaml:"validation,omitempty"`
-	ValidationSplit   float64   `json:"validation_split,omitempty" yaml:"validation_split,omitempty"`
-	StopAtTrainAcc    float64   `json:"stop_at_train_accuracy,omitempty" yaml:"stop_at_train_accuracy,omitempty"`
-	StopMeasure       string    `json:"stop_measure,omitempty" yaml:"stop_measure,omitempty"`
-	InputMean         []float64 `json:"input_mean,omitempty" yaml:"input_mean,omitempty"`
-	InputStd          []float64 `json:"input_std,omitempty" yaml:"input_std,omitempty"`
-	ShuffleFirstEpoch bool      `json:"shuffle_first_epoch" yaml:"shuffle_first_epoch"`
-	Seed              uint64    `json:"seed" yaml:"seed"`
-	Options           any       `json:"options" yaml:"options"`
+	Preset              string    `json:"preset,omitempty" yaml:"preset,omitempty"`
+	Rule                string    `json:"rule" yaml:"rule"`
+	BatchSize           int       `json:"batch_size" yaml:"batch_size"`
+	Epochs              int       `json:"epochs" yaml:"epochs"`
+	EvalEvery           float64   `json:"eval_every" yaml:"eval_every"`
+	Validation          int       `json:"validation,omitempty" yaml:"validation,omitempty"`
+	ValidationSplit     float64   `json:"validation_split,omitempty" yaml:"validation_split,omitempty"`
+	StopAtTrainAccuracy float64   `json:"stop_at_train_accuracy,omitempty" yaml:"stop_at_train_accuracy,omitempty"`
+	StopMeasure         string    `json:"stop_measure,omitempty" yaml:"stop_measure,omitempty"`
+	InputMean           []float64 `json:"input_mean,omitempty" yaml:"input_mean,omitempty"`
+	InputStd            []float64 `json:"input_std,omitempty" yaml:"input_std,omitempty"`
+	ShuffleFirstEpoch   bool      `json:"shuffle_first_epoch" yaml:"shuffle_first_epoch"`
+	Seed                uint64    `json:"seed" yaml:"seed"`
+	Options             any       `json:"options" yaml:"options"`
 }
 
 func (c Config) doc() configDoc {
-	return configDoc{Preset: c.Preset, Rule: c.Rule, BatchSize: c.BatchSize, Epochs: c.Epochs,
-		EvalEvery: c.EvalEvery, Validation: c.Validation, ValidationSplit: c.ValidationSplit,
-		StopAtTrainAcc: c.StopAtTrainAccuracy, StopMeasure: c.StopMeasure, InputMean: c.InputMean, InputStd: c.InputStd, ShuffleFirstEpoch: c.ShuffleFirstEpoch, Seed: c.Seed,
-		Options: c.Options}
+	return configDoc(c)
 }
 
 // MarshalJSON writes the common keys, then the rule's options under "options".

@@ -228,14 +228,8 @@ func (l *Learner) Step(b learn.Batch, _ learn.At) (loss float64, correct int) {
 	return loss, correct
 }
 
-// checkLabels panics on a label outside the classes.
-func (l *Learner) checkLabels(op string, y []uint8) {
-	for _, c := range y {
-		if int(c) >= l.classes {
-			panic(fmt.Sprintf("ccl: %s: label %d with %d classes", op, c, l.classes))
-		}
-	}
-}
+// checkLabels panics on a label outside the classes (see learn.CheckLabels).
+func (l *Learner) checkLabels(op string, y []uint8) { learn.CheckLabels("ccl", op, y, l.classes) }
 
 // feedback computes the codes C_{L−1} … C_0 from the current feedback weights.
 func (l *Learner) feedback() {

@@ -116,27 +116,12 @@ func (l *Learner) Describe() string {
 		n += f.Rows * f.Cols
 	}
 	return fmt.Sprintf("counter-current learning %v (%s forward + %s feedback weights), form %s",
-		l.opts.Sizes, count(n), count(n), l.opts.Form)
+		l.opts.Sizes, learn.CountWeights(n), learn.CountWeights(n), l.opts.Form)
 }
 
-// count writes a number of weights briefly: 1234, 56k, 7.8M.
-func count(n int) string {
-	switch {
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.0fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-// checkSet panics on a labelled set the learner cannot read.
+// checkSet panics on a labelled set the learner cannot read (see learn.CheckSet).
 func (l *Learner) checkSet(op string, x mat32.Matrix, y []uint8) {
-	if x.Cols != l.shape.Inputs || len(y) != x.Rows {
-		panic(fmt.Sprintf("ccl: %s of %dx%d with %d labels; want %d columns and a label per row",
-			op, x.Rows, x.Cols, len(y), l.shape.Inputs))
-	}
-	l.checkLabels(op, y)
+	learn.CheckSet("ccl", op, x, y, l.shape.Inputs, l.classes)
 }
 
 // params lists the learner's whole state: F_1 … F_L, then G_1 … G_L. SGD keeps no optimiser

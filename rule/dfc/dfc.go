@@ -440,14 +440,8 @@ func sumSquares(m mat32.Matrix) float64 {
 	return s
 }
 
-// checkLabels panics on a label outside the classes.
-func (l *Learner) checkLabels(op string, y []uint8) {
-	for _, c := range y {
-		if int(c) >= l.K {
-			panic(fmt.Sprintf("dfc: %s: label %d with %d classes", op, c, l.K))
-		}
-	}
-}
+// checkLabels panics on a label outside the classes (see learn.CheckLabels).
+func (l *Learner) checkLabels(op string, y []uint8) { learn.CheckLabels("dfc", op, y, l.K) }
 
 // rows returns the first n rows of m.
 func rows(m mat32.Matrix, n int) mat32.Matrix { return m.Slice(0, n, 0, m.Cols) }

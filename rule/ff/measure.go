@@ -179,17 +179,9 @@ func (l *Learner) Describe() string {
 		l.opts.Sizes, count, l.opts.Negatives, l.opts.Predict)
 }
 
-// checkSet panics on a labelled set the learner cannot read.
+// checkSet panics on a labelled set the learner cannot read (see learn.CheckSet).
 func (l *Learner) checkSet(op string, x mat32.Matrix, y []uint8) {
-	if x.Cols != l.shape.Inputs || len(y) != x.Rows {
-		panic(fmt.Sprintf("ff: %s of %dx%d with %d labels; want %d columns and a label per row",
-			op, x.Rows, x.Cols, len(y), l.shape.Inputs))
-	}
-	for _, c := range y {
-		if int(c) >= l.classes {
-			panic(fmt.Sprintf("ff: %s: label %d with %d classes", op, c, l.classes))
-		}
-	}
+	learn.CheckSet("ff", op, x, y, l.shape.Inputs, l.classes)
 }
 
 // argmax returns the index of the largest element; ties go to the lowest index and NaN

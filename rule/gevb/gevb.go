@@ -375,14 +375,8 @@ func (l *Learner) project() {
 	}
 }
 
-// checkLabels panics on a label outside the classes.
-func (l *Learner) checkLabels(op string, y []uint8) {
-	for _, c := range y {
-		if int(c) >= l.k {
-			panic(fmt.Sprintf("gevb: %s: label %d with %d classes", op, c, l.k))
-		}
-	}
-}
+// checkLabels panics on a label outside the classes (see learn.CheckLabels).
+func (l *Learner) checkLabels(op string, y []uint8) { learn.CheckLabels("gevb", op, y, l.k) }
 
 // rowsOf returns the first r rows of m.
 func rowsOf(m mat32.Matrix, r int) mat32.Matrix { return m.Slice(0, r, 0, m.Cols) }

@@ -157,27 +157,12 @@ func (l *Learner) Describe() string {
 	if l.mode == ModeBP {
 		rule = RuleBP
 	}
-	return fmt.Sprintf("vectorized network K=%d %v %s (%s weights), %s", l.k, l.n, l.opts.Weights, count(w), rule)
+	return fmt.Sprintf("vectorized network K=%d %v %s (%s weights), %s", l.k, l.n, l.opts.Weights, learn.CountWeights(w), rule)
 }
 
-// count writes a number of weights briefly: 1234, 56k, 7.8M.
-func count(n int) string {
-	switch {
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.0fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-// checkSet panics on a labelled set the learner cannot read.
+// checkSet panics on a labelled set the learner cannot read (see learn.CheckSet).
 func (l *Learner) checkSet(op string, x mat32.Matrix, y []uint8) {
-	if x.Cols != l.shape.Inputs || len(y) != x.Rows {
-		panic(fmt.Sprintf("gevb: %s of %dx%d with %d labels; want %d columns and a label per row",
-			op, x.Rows, x.Cols, len(y), l.shape.Inputs))
-	}
-	l.checkLabels(op, y)
+	learn.CheckSet("gevb", op, x, y, l.shape.Inputs, l.k)
 }
 
 // tensors lists every tensor of the learner's state but Adam's step count: per layer its

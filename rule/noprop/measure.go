@@ -166,13 +166,9 @@ func (l *Learner) Describe() string {
 		l.opts.Blocks, l.opts.Sizes[1], n, l.opts.Embedding, l.d, how)
 }
 
-// checkSet panics on a labelled set the learner cannot read.
+// checkSet panics on a labelled set the learner cannot read (see learn.CheckSet).
 func (l *Learner) checkSet(op string, x mat32.Matrix, y []uint8) {
-	if x.Cols != l.shape.Inputs || len(y) != x.Rows {
-		panic(fmt.Sprintf("%s: %s of %dx%d with %d labels; want %d columns and a label per row",
-			l.rule(), op, x.Rows, x.Cols, len(y), l.shape.Inputs))
-	}
-	l.checkLabels(op, y)
+	learn.CheckSet(l.rule(), op, x, y, l.shape.Inputs, l.classes)
 }
 
 // tensors lists the whole state: every block's parameters, the output layer, W_embed, and

@@ -602,14 +602,8 @@ func oneHot(y mat32.Matrix, labels []uint8) {
 	}
 }
 
-// checkLabels panics on a label outside the classes.
-func (l *Learner) checkLabels(op string, y []uint8) {
-	for _, c := range y {
-		if int(c) >= l.classes {
-			panic(fmt.Sprintf("%s: %s: label %d with %d classes", l.rule(), op, c, l.classes))
-		}
-	}
-}
+// checkLabels panics on a label outside the classes (see learn.CheckLabels).
+func (l *Learner) checkLabels(op string, y []uint8) { learn.CheckLabels(l.rule(), op, y, l.classes) }
 
 // mix is SplitMix64's finaliser: it spreads a seed over all 64 bits.
 func mix(z uint64) uint64 {
