@@ -37,3 +37,25 @@ func CountWeights(n int) string {
 	}
 	return fmt.Sprint(n)
 }
+
+// CheckSizes returns an error unless a rule's layer widths fit the data's shape: sizes[0]
+// is the input width, the last size is the number of classes when lastIsClasses, there are
+// at least 2 classes, and the shape asks for a batch of at least one row.
+func CheckSizes(rule string, sizes []int, s Shape, lastIsClasses bool) error {
+	if len(sizes) == 0 {
+		return fmt.Errorf("%s option sizes is empty: want the input width first", rule)
+	}
+	if sizes[0] != s.Inputs {
+		return fmt.Errorf("%s option sizes = %v: the input width %d differs from the data's %d", rule, sizes, sizes[0], s.Inputs)
+	}
+	if last := sizes[len(sizes)-1]; lastIsClasses && (last != s.Classes || s.Classes < 2) {
+		return fmt.Errorf("%s option sizes = %v: the output width %d differs from the data's %d classes (want at least 2)", rule, sizes, last, s.Classes)
+	}
+	if s.Classes < 2 {
+		return fmt.Errorf("%s: %d classes: want at least 2", rule, s.Classes)
+	}
+	if s.BatchRows < 1 || s.EvalRows < 0 {
+		return fmt.Errorf("%s: batch rows %d and evaluation rows %d: want at least 1 and 0", rule, s.BatchRows, s.EvalRows)
+	}
+	return nil
+}

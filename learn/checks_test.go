@@ -42,3 +42,30 @@ func TestCheckSetAndLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckSizes(t *testing.T) {
+	s := Shape{Inputs: 784, Classes: 10, BatchRows: 64, EvalRows: 1000}
+	if err := CheckSizes("r", []int{784, 100, 10}, s, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSizes("r", []int{784, 100}, s, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		sizes []int
+		s     Shape
+		last  bool
+		want  string
+	}{
+		{nil, s, true, "r option sizes is empty: want the input width first"},
+		{[]int{780, 10}, s, true, "r option sizes = [780 10]: the input width 780 differs from the data's 784"},
+		{[]int{784, 9}, s, true, "r option sizes = [784 9]: the output width 9 differs from the data's 10 classes (want at least 2)"},
+		{[]int{784, 100}, Shape{Inputs: 784, Classes: 1, BatchRows: 1}, false, "r: 1 classes: want at least 2"},
+		{[]int{784, 10}, Shape{Inputs: 784, Classes: 10}, true, "r: batch rows 0 and evaluation rows 0: want at least 1 and 0"},
+	} {
+		err := CheckSizes("r", c.sizes, c.s, c.last)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("CheckSizes(%v, %+v, %v) = %v, want %q", c.sizes, c.s, c.last, err, c.want)
+		}
+	}
+}

@@ -141,14 +141,8 @@ func New(e *mat32.Engine, opts Options, s learn.Shape, seed uint64) (*Learner, e
 		return nil, err
 	}
 	L := len(opts.Sizes) - 1
-	if opts.Sizes[0] != s.Inputs {
-		return nil, fmt.Errorf("ccl option sizes = %v: the input width %d differs from the data's %d", opts.Sizes, opts.Sizes[0], s.Inputs)
-	}
-	if opts.Sizes[L] != s.Classes || s.Classes < 2 {
-		return nil, fmt.Errorf("ccl option sizes = %v: the output width %d differs from the data's %d classes (want at least 2)", opts.Sizes, opts.Sizes[L], s.Classes)
-	}
-	if s.BatchRows < 1 || s.EvalRows < 0 {
-		return nil, fmt.Errorf("ccl: batch rows %d and evaluation rows %d: want at least 1 and 0", s.BatchRows, s.EvalRows)
+	if err := learn.CheckSizes("ccl", opts.Sizes, s, true); err != nil {
+		return nil, err
 	}
 	opts.Sizes = append([]int(nil), opts.Sizes...)
 	n := opts.Sizes

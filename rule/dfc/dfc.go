@@ -235,14 +235,8 @@ func New(e *mat32.Engine, o Options, v Variant, s learn.Shape, seed uint64) (*Le
 		return nil, err
 	}
 	L := len(o.Sizes) - 1
-	if o.Sizes[0] != s.Inputs {
-		return nil, fmt.Errorf("dfc option sizes = %v: the input width %d differs from the data's %d", o.Sizes, o.Sizes[0], s.Inputs)
-	}
-	if o.Sizes[L] != s.Classes || s.Classes < 2 {
-		return nil, fmt.Errorf("dfc option sizes = %v: the output width %d differs from the data's %d classes (want at least 2)", o.Sizes, o.Sizes[L], s.Classes)
-	}
-	if s.BatchRows < 1 || s.EvalRows < 0 {
-		return nil, fmt.Errorf("dfc: batch rows %d and evaluation rows %d: want at least 1 and 0", s.BatchRows, s.EvalRows)
+	if err := learn.CheckSizes("dfc", o.Sizes, s, true); err != nil {
+		return nil, err
 	}
 	o.Sizes = append([]int(nil), o.Sizes...)
 	n := o.Sizes

@@ -214,14 +214,8 @@ func New(e *mat32.Engine, mode Mode, opts Options, s learn.Shape, seed uint64) (
 	if mode != ModeGEVB && mode != ModeBP {
 		return nil, fmt.Errorf("gevb: unknown mode %d", mode)
 	}
-	if opts.Sizes[0] != s.Inputs {
-		return nil, fmt.Errorf("gevb option sizes = %v: the input width %d differs from the data's %d", opts.Sizes, opts.Sizes[0], s.Inputs)
-	}
-	if s.Classes < 2 {
-		return nil, fmt.Errorf("gevb: %d classes: want at least 2", s.Classes)
-	}
-	if s.BatchRows < 1 || s.EvalRows < 0 {
-		return nil, fmt.Errorf("gevb: batch rows %d and evaluation rows %d: want at least 1 and 0", s.BatchRows, s.EvalRows)
+	if err := learn.CheckSizes("gevb", opts.Sizes, s, false); err != nil {
+		return nil, err
 	}
 	opts.Sizes = append([]int(nil), opts.Sizes...)
 	n := sizes(opts)
